@@ -1,0 +1,35 @@
+# 12345 citizen hotline portal. Two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test install translations extract clean-db
+
+run: install translations
+	$(BIN)/flask portal init
+	PORTAL_SCHEDULER_ENABLED=true $(BIN)/flask run --host "$(HOST)" --port "$(PORT)" --no-reload
+
+test: install translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d translations
+
+# maintainers: refresh the catalog after changing user-visible text
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean-db:
+	rm -f instance/portal.db instance/portal.db-wal instance/portal.db-shm instance/demo-accounts.txt

@@ -1,0 +1,105 @@
+"""``flask portal ...`` commands."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from .domain.deadlines import utcnow
+from .domain.hierarchy import HierarchyError
+from .extensions import db
+
+cli = AppGroup("portal", help="12345 portal commands.")
+
+
+@cli.command("import-units")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_units_cmd(file: Path):
+    """Import a unit hierarchy CSV (code,name,tier,kind,parent_code); idempotent by code."""
+    from .services.units import import_units
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"无法读取文件 {file}: {exc.strerror}") from None
+    try:
+        result = import_units(data, utcnow())
+    except HierarchyError as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            click.echo(f"{file}: {problem}", err=True)
+        raise click.ClickException(f"导入被拒绝：发现 {len(exc.problems)} 个问题，数据库未做任何修改。") from None
+    db.session.commit()
+    click.echo(f"新增 {len(result.added)} 个单位，更名 {len(result.renamed)} 个，调整上级 {len(result.moved)} 个，"
+               f"未变 {result.unchanged} 个。")
+
+
+@cli.command("seed")
+@click.option("--demo-tickets", default=300, show_default=True, type=click.IntRange(0, 100_000))
+def seed_cmd(demo_tickets: int):
+    """Seed an empty database (hierarchy, categories, demo staff, demo requests)."""
+    from .services.seed import DEMO_ACCOUNTS, is_seeded, seed_all
+    if is_seeded():
+        click.echo("数据库已有数据，跳过初始化（不会覆盖现有数据）。")
+        return
+    passwords = seed_all(utcnow(), demo_tickets=demo_tickets)
+    db.session.commit()
+    lines = ["", "演示账号（密码只显示这一次，也保存在 instance/demo-accounts.txt）：",
+             "Demo accounts (passwords shown once; also saved in instance/demo-accounts.txt):"]
+    for acc in DEMO_ACCOUNTS:
+        if acc.username in passwords:
+            lines.append(f"  {acc.username:<16} {passwords[acc.username]:<20} {acc.role.value:<10} {acc.display_name}")
+    text = "\n".join(lines) + "\n"
+    click.echo(text)
+    path = Path(current_app.instance_path) / "demo-accounts.txt"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+
+
+@cli.command("init")
+@click.option("--demo-tickets", default=300, show_default=True, type=click.IntRange(0, 100_000))
+@click.pass_context
+def init_cmd(ctx, demo_tickets: int):
+    """Upgrade the database to the newest migration, then seed it if it is empty."""
+    upgrade()
+    ctx.invoke(seed_cmd, demo_tickets=demo_tickets)
+
+
+@cli.group("jobs")
+def jobs_group():
+    """Scheduled jobs, run by hand."""
+
+
+@jobs_group.command("list")
+def jobs_list():
+    from .jobs import JOBS
+    for name, (fn, trigger) in JOBS.items():
+        click.echo(f"{name:<20} {trigger}  {(fn.__doc__ or '').strip().splitlines()[0]}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+def jobs_run(name: str):
+    from .jobs import JOBS, run_job
+    if name not in JOBS:
+        raise click.ClickException(f"没有名为 {name} 的任务；可用：{', '.join(JOBS)}")
+    result = run_job(current_app._get_current_object(), name)
+    click.echo(f"{name}: {result}")
+
+
+@cli.command("scheduler")
+def scheduler_cmd():
+    """Run the job scheduler in the foreground (production: its own process)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from .jobs import build_scheduler
+    scheduler = build_scheduler(current_app._get_current_object(), BlockingScheduler)
+    click.echo("scheduler running; Ctrl-C to stop")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        sys.exit(0)

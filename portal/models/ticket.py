@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..domain.access import Role
+from ..domain.deadlines import Urgency
+from ..domain.intake import Channel, RequesterType, RequestKind
+from ..domain.lifecycle import TERMINAL, WITH_UNIT, Action, Status
+from ..extensions import db
+from .category import Category
+from .types import enum_column
+from .unit import Unit
+
+
+def _in(statuses) -> str:
+    return ", ".join(f"'{s.value}'" for s in sorted(statuses, key=lambda s: s.value))
+
+
+class Ticket(db.Model):
+    """A citizen's request (诉求工单). Its status is written only by ``services.tickets.perform``."""
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(f"status NOT IN ({_in(TERMINAL)}) OR closed_at IS NOT NULL", name="closed_has_time"),
+        CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+        CheckConstraint(f"status NOT IN ({_in(WITH_UNIT)}) OR (handling_unit_id IS NOT NULL "
+                        "AND sign_due_at IS NOT NULL AND feedback_due_at IS NOT NULL)", name="with_unit_has_dues"),
+        Index("ix_tickets_unit_status", "handling_unit_id", "status"),
+        Index("ix_tickets_status_feedback_due", "status", "feedback_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(20), unique=True)
+    query_code: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 12), index=True)
+    kind: Mapped[RequestKind] = mapped_column(enum_column(RequestKind, 16))
+    urgency: Mapped[Urgency] = mapped_column(enum_column(Urgency, 8), default=Urgency.NORMAL)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(100), default="")
+    content: Mapped[str] = mapped_column(Text)
+
+    requester_type: Mapped[RequesterType] = mapped_column(enum_column(RequesterType, 12),
+                                                          default=RequesterType.CITIZEN)
+    citizen_name: Mapped[str] = mapped_column(String(64), default="")
+    citizen_phone: Mapped[str] = mapped_column(String(32), default="")
+    citizen_email: Mapped[str] = mapped_column(String(254), default="")
+    enterprise_name: Mapped[str] = mapped_column(String(200), default="")
+    credit_code: Mapped[str] = mapped_column(String(18), default="")
+    consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    status: Mapped[Status] = mapped_column(enum_column(Status), index=True)
+    handling_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    sign_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    feedback_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    fed_back_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reply: Mapped[str] = mapped_column(Text, default="")          # 答复市民 (shown on /track)
+    report: Mapped[str] = mapped_column(Text, default="")         # 报告中心
+    answer: Mapped[str] = mapped_column(Text, default="")         # 直接答复
+    pending_due_at: Mapped[datetime | None] = mapped_column(DateTime)  # requested extension
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    close_reason: Mapped[str] = mapped_column(String(200), default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    supervision_level: Mapped[int] = mapped_column(Integer, default=0)
+    supervised_at: Mapped[datetime | None] = mapped_column(DateTime)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    redispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    rehandle_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    rating_satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    district: Mapped[Unit | None] = relationship(foreign_keys=[district_id])
+    street: Mapped[Unit | None] = relationship(foreign_keys=[street_id])
+    handling_unit: Mapped[Unit | None] = relationship(foreign_keys=[handling_unit_id])
+    events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.seq",
+                                                       cascade="all, delete-orphan")
+    units: Mapped[list["TicketUnit"]] = relationship(back_populates="ticket", cascade="all, delete-orphan")
+    callbacks: Mapped[list["Callback"]] = relationship(back_populates="ticket", order_by="Callback.at",
+                                                       cascade="all, delete-orphan")
+
+    @property
+    def assisting_unit_ids(self) -> frozenset[int]:
+        return frozenset(tu.unit_id for tu in self.units if tu.role == "assist" and tu.current)
+
+
+class TicketUnit(db.Model):
+    """Every unit a request has been sent to (the handling path), primary or assisting.
+
+    Scope queries join here: a unit sees a request when one of these units is in its subtree.
+    """
+    __tablename__ = "ticket_units"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8), default="primary")   # primary | assist
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="units")
+    unit: Mapped[Unit] = relationship()
+
+
+class TicketEvent(db.Model):
+    """One step in a request's trail: who did what, when, from which status to which, with which words."""
+    __tablename__ = "ticket_events"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_ticket_events_ticket_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[Action] = mapped_column(enum_column(Action, 24))
+    from_status: Mapped[Status | None] = mapped_column(enum_column(Status, name="from_status"))
+    to_status: Mapped[Status] = mapped_column(enum_column(Status, name="to_status"))
+    actor_role: Mapped[Role] = mapped_column(enum_column(Role, 16))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    #: the unit the action sent the request to, or the one handling it after the action
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: shown on the citizen's public timeline
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor_unit: Mapped[Unit | None] = relationship(foreign_keys=[actor_unit_id])
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+
+
+class Callback(db.Model):
+    """回访: the center's call to the citizen after feedback."""
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint("contacted OR (resolved IS NULL AND satisfied IS NULL)", name="answers_need_contact"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)  # the unit being rated
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contacted: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="callbacks")

@@ -1,0 +1,1 @@
+"""The only code that changes models. Services flush; the caller commits once."""
