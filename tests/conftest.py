@@ -20,6 +20,8 @@ import uuid
 from datetime import datetime
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
@@ -142,8 +144,24 @@ def app(database_url, app_config):
     ctx.pop()
 
 
+class _FreshClient(FlaskClient):
+    """The tests keep an app context pushed (for factories), and Flask reuses it for requests.
+
+    Each request must still start like a real one: nothing cached in ``g`` (Flask-Login's
+    user, Flask-Babel's locale) and nothing stale in the session's identity map.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in list(vars(g)):
+                g.pop(key)
+            db.session.expire_all()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = _FreshClient
     return app.test_client()
 
 
