@@ -38,9 +38,16 @@ def supervise_overdue(now: datetime) -> int:
     return n
 
 
+def deliver_notifications(now: datetime) -> int:
+    """Send pending outbox messages (console backend by default)."""
+    from .services.notify import deliver
+    return deliver(now)
+
+
 #: name → (service, trigger kwargs for APScheduler)
 JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "supervise_overdue": (supervise_overdue, {"trigger": "interval", "minutes": 5}),
+    "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
 }
 
 

@@ -132,6 +132,7 @@ def _build() -> dict[tuple[Status, Action], Status]:
     t[S.FEEDBACK_REVIEW, A.REJECT_FEEDBACK] = S.HANDLING
     t[S.FED_BACK, A.SEND_BACK] = S.HANDLING
     t[S.FED_BACK, A.CALLBACK] = S.CALLED_BACK
+    t[S.CALLED_BACK, A.CALLBACK] = S.CALLED_BACK   # a later center callback is kept beside the citizen's rating
     t[S.CALLED_BACK, A.REHANDLE] = S.HANDLING
     t[S.CALLED_BACK, A.CLOSE] = S.CLOSED
     for s in OPEN:
@@ -139,8 +140,10 @@ def _build() -> dict[tuple[Status, Action], Status]:
         t[s, A.SUPPLEMENT] = s
         t[s, A.TRANSFER_DISCIPLINE] = s
     t[S.CLOSED, A.TRANSFER_DISCIPLINE] = S.CLOSED
-    for s in (S.FED_BACK, S.CALLED_BACK, S.CLOSED):
-        t[s, A.RATE] = s
+    # the citizen's online rating counts as a callback answer
+    t[S.FED_BACK, A.RATE] = S.CALLED_BACK
+    t[S.CALLED_BACK, A.RATE] = S.CALLED_BACK
+    t[S.CLOSED, A.RATE] = S.CLOSED
     return t
 
 

@@ -53,6 +53,8 @@ class Ticket(db.Model):
     enterprise_name: Mapped[str] = mapped_column(String(200), default="")
     credit_code: Mapped[str] = mapped_column(String(18), default="")
     consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the language the citizen used; notifications go out in it
+    locale: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
 
     status: Mapped[Status] = mapped_column(enum_column(Status), index=True)
     handling_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -91,8 +93,10 @@ class Ticket(db.Model):
     events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.seq",
                                                        cascade="all, delete-orphan")
     units: Mapped[list["TicketUnit"]] = relationship(back_populates="ticket", cascade="all, delete-orphan")
-    callbacks: Mapped[list["Callback"]] = relationship(back_populates="ticket", order_by="Callback.at",
+    callbacks: Mapped[list["Callback"]] = relationship(back_populates="ticket", order_by="Callback.id",
                                                        cascade="all, delete-orphan")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="ticket", order_by="Attachment.id",
+                                                           cascade="all, delete-orphan")
 
     @property
     def assisting_unit_ids(self) -> frozenset[int]:
@@ -144,7 +148,11 @@ class TicketEvent(db.Model):
 
 
 class Callback(db.Model):
-    """回访: the center's call to the citizen after feedback."""
+    """回访: the center's call to the citizen after feedback, or the citizen's online rating.
+
+    Both are kept. The rates use the latest center callback where there is one, else the
+    citizen's rating (``services.tickets.rated_callback``).
+    """
     __tablename__ = "callbacks"
     __table_args__ = (
         CheckConstraint("contacted OR (resolved IS NULL AND satisfied IS NULL)", name="answers_need_contact"),
@@ -154,6 +162,8 @@ class Callback(db.Model):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)  # the unit being rated
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: center: the hotline's call; citizen: the citizen's own online rating
+    source: Mapped[str] = mapped_column(String(8), default="center", server_default="center")
     contacted: Mapped[bool] = mapped_column(Boolean)
     resolved: Mapped[bool | None] = mapped_column(Boolean)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
@@ -161,3 +171,21 @@ class Callback(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="callbacks")
+
+
+class Attachment(db.Model):
+    """A photo, re-encoded (no EXIF/GPS), stored outside static/ under a random name."""
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    mime: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(8), default="citizen")   # citizen | staff
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")

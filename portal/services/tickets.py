@@ -22,6 +22,7 @@ from ..domain.intake import Channel, RequesterType, RequestKind
 from ..domain.lifecycle import TERMINAL, Action, IllegalTransition, N_, Status, apply
 from ..domain.tracking import new_query_code, new_tracking_number
 from ..extensions import db
+from . import notify
 from ..models import Callback, Category, CategoryDeadline, Ticket, TicketEvent, TicketUnit, Unit
 
 A = Action
@@ -135,6 +136,7 @@ def create_ticket(actor: Actor, now: datetime, *, category: Category, kind: Requ
     db.session.add(ticket)
     _event(ticket, A.SUBMIT, None, status, actor, now, note="", public=True, seq=1, data={"channel": channel.value})
     db.session.flush()
+    notify.on_event(ticket, A.SUBMIT, now)
     return ticket
 
 
@@ -198,6 +200,7 @@ def perform(ticket: Ticket, action: Action, actor: Actor, now: datetime, *,
     event = _event(ticket, action, from_status, to_status, actor, now, note=outcome.note,
                    unit=outcome.unit if outcome.unit is not None else ticket.handling_unit,
                    public=outcome.public, data=outcome.data or {})
+    notify.on_event(ticket, action, now)
     try:
         db.session.flush()
     except StaleDataError:
@@ -454,14 +457,26 @@ def _callback(ticket, actor, now, d):
         resolved = _bool(d, "resolved", N_("请选择是否解决"))
         satisfied = _bool(d, "satisfied", N_("请选择是否满意"))
     note = _text(d, "note", "", required=False)
-    ticket.callbacks.append(Callback(unit_id=ticket.handling_unit_id, user_id=actor.user_id, contacted=contacted,
-                                     resolved=resolved, satisfied=satisfied, note=note, at=now))
+    ticket.callbacks.append(Callback(unit_id=ticket.handling_unit_id, user_id=actor.user_id, source="center",
+                                     contacted=contacted, resolved=resolved, satisfied=satisfied, note=note, at=now))
     return Outcome(note=note, public=True,
                    data={"contacted": contacted, "resolved": resolved, "satisfied": satisfied})
 
 
+def rated_callback(ticket: Ticket) -> Callback | None:
+    """The answer the rates use: the latest center callback that reached the citizen, else the
+    citizen's own rating, else the latest center attempt."""
+    center = [c for c in ticket.callbacks if c.source == "center"]
+    reached = [c for c in center if c.contacted]
+    citizen = [c for c in ticket.callbacks if c.source == "citizen"]
+    for group in (reached, citizen, center):
+        if group:
+            return group[-1]
+    return None
+
+
 def _last_callback_good(ticket: Ticket) -> bool:
-    cb = ticket.callbacks[-1] if ticket.callbacks else None
+    cb = rated_callback(ticket)
     return bool(cb and cb.contacted and cb.resolved and cb.satisfied)
 
 
@@ -510,11 +525,16 @@ def _supplement(ticket, actor, now, d):
 
 @handles(A.RATE)
 def _rate(ticket, actor, now, d):
+    """The citizen's online rating; it counts as a callback answer. "Not resolved" asks the
+    center to order re-handling (the center decides)."""
     if ticket.rated_at is not None:
         raise InvalidInput(N_("该诉求已经评价过"))
     ticket.rating_resolved = _bool(d, "resolved", N_("请选择是否解决"))
     ticket.rating_satisfied = _bool(d, "satisfied", N_("请选择是否满意"))
     ticket.rating_comment = _text(d, "comment", "", 500, required=False)
     ticket.rated_at = now
+    ticket.callbacks.append(Callback(unit_id=ticket.handling_unit_id, source="citizen", contacted=True,
+                                     resolved=ticket.rating_resolved, satisfied=ticket.rating_satisfied,
+                                     note=ticket.rating_comment, at=now))
     return Outcome(note=ticket.rating_comment, public=True,
                    data={"resolved": ticket.rating_resolved, "satisfied": ticket.rating_satisfied})
