@@ -54,7 +54,7 @@ def seed_cmd(demo_tickets: int):
             lines.append(f"  {acc.username:<16} {passwords[acc.username]:<20} {acc.role.value:<10} {acc.display_name}")
     text = "\n".join(lines) + "\n"
     click.echo(text)
-    path = Path(current_app.instance_path) / "demo-accounts.txt"
+    path = Path(current_app.config.get("DEMO_ACCOUNTS_FILE") or Path(current_app.instance_path) / "demo-accounts.txt")
     path.parent.mkdir(exist_ok=True)
     path.write_text(text, encoding="utf-8")
     path.chmod(0o600)

@@ -8,6 +8,8 @@ def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
     digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+86") or (len(digits) == 13 and digits.startswith("86")):
+        digits = digits[2:]          # E.164 as stored: show the national number
     if len(digits) < 7:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) > 7 else "***" + digits[-4:]

@@ -192,15 +192,19 @@ def perform(ticket: Ticket, action: Action, actor: Actor, now: datetime, *,
         raise NotPermitted(action)
     from_status = ticket.status
     to_status = apply(from_status, action)
-    outcome = _HANDLERS[action](ticket, actor, now, details)
-    ticket.status = to_status
-    ticket.updated_at = now
-    if to_status in TERMINAL and ticket.closed_at is None:
-        ticket.closed_at = now
-    event = _event(ticket, action, from_status, to_status, actor, now, note=outcome.note,
-                   unit=outcome.unit if outcome.unit is not None else ticket.handling_unit,
-                   public=outcome.public, data=outcome.data or {})
-    notify.on_event(ticket, action, now)
+    # No autoflush until the one flush below: a lazy load in a handler or in _event (say
+    # ticket.events) would otherwise write the half-changed row early, and a concurrent change
+    # would surface there as a raw StaleDataError instead of Conflict.
+    with db.session.no_autoflush:
+        outcome = _HANDLERS[action](ticket, actor, now, details)
+        ticket.status = to_status
+        ticket.updated_at = now
+        if to_status in TERMINAL and ticket.closed_at is None:
+            ticket.closed_at = now
+        event = _event(ticket, action, from_status, to_status, actor, now, note=outcome.note,
+                       unit=outcome.unit if outcome.unit is not None else ticket.handling_unit,
+                       public=outcome.public, data=outcome.data or {})
+        notify.on_event(ticket, action, now)
     try:
         db.session.flush()
     except StaleDataError:

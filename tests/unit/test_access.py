@@ -133,8 +133,8 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "system": {A.SUPERVISE},
     }),
     ("street-called-back", street(S.CALLED_BACK), {
-        "operator": {A.REHANDLE, A.CLOSE, A.SUPPLEMENT},
-        "dispatcher": {A.REHANDLE, A.CLOSE, A.SUPPLEMENT, A.SUPERVISE, A.TRANSFER_DISCIPLINE},
+        "operator": {A.CALLBACK, A.REHANDLE, A.CLOSE, A.SUPPLEMENT},
+        "dispatcher": {A.CALLBACK, A.REHANDLE, A.CLOSE, A.SUPPLEMENT, A.SUPERVISE, A.TRANSFER_DISCIPLINE},
         "citizen": {A.SUPPLEMENT, A.RATE},
         "system": {A.SUPERVISE},
     }),

@@ -75,13 +75,14 @@ EXPECTED: dict[tuple[Status, Action], Status] = {
     # 已反馈待回访
     (S.FED_BACK, A.SEND_BACK): S.HANDLING,
     (S.FED_BACK, A.CALLBACK): S.CALLED_BACK,
-    (S.FED_BACK, A.RATE): S.FED_BACK,
+    (S.FED_BACK, A.RATE): S.CALLED_BACK,          # the citizen's online rating counts as the callback
     (S.FED_BACK, A.SUPERVISE): S.FED_BACK,
     (S.FED_BACK, A.SUPPLEMENT): S.FED_BACK,
     (S.FED_BACK, A.TRANSFER_DISCIPLINE): S.FED_BACK,
     # 已回访
     (S.CALLED_BACK, A.REHANDLE): S.HANDLING,
     (S.CALLED_BACK, A.CLOSE): S.CLOSED,
+    (S.CALLED_BACK, A.CALLBACK): S.CALLED_BACK,   # a later center callback beside the rating
     (S.CALLED_BACK, A.RATE): S.CALLED_BACK,
     (S.CALLED_BACK, A.SUPERVISE): S.CALLED_BACK,
     (S.CALLED_BACK, A.SUPPLEMENT): S.CALLED_BACK,
@@ -148,6 +149,9 @@ def test_illegal_transition_message_names_both():
       "send_back", "feedback", "callback", "rehandle"], S.HANDLING),
     ([A.SUBMIT, A.DISPATCH, A.REQUEST_RETURN, A.REJECT_RETURN], S.DISPATCHED),
     (["submit", "supervise", "supplement", "transfer_discipline"], S.SUBMITTED),
+    # the citizen rates online before the center calls; the center may still call back, then close
+    (["submit", "dispatch", "sign", "feedback", "rate"], S.CALLED_BACK),
+    (["submit", "dispatch", "sign", "feedback", "rate", "callback", "rate", "close", "rate"], S.CLOSED),
 ])
 def test_replay(log, expected):
     assert replay(log) is expected

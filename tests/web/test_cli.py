@@ -15,11 +15,14 @@ def count(model):
 def test_init_on_empty_database_seeds_everything_then_keeps_it(tmp_path):
     from portal import create_app
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True})
+    accounts = tmp_path / "demo-accounts.txt"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True,
+                      "DEMO_ACCOUNTS_FILE": str(accounts)})
     runner = app.test_cli_runner()
     result = runner.invoke(args=["portal", "init", "--demo-tickets", "120"])
     assert result.exit_code == 0, result.output
     assert "operator" in result.output and "dispatcher" in result.output and "jianwai" in result.output
+    assert accounts.read_text(encoding="utf-8").count("\n") >= 11 and oct(accounts.stat().st_mode)[-3:] == "600"
     with app.app_context():
         assert count(Unit) == 390
         assert count(User) >= 11

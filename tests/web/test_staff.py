@@ -62,7 +62,9 @@ def test_queue_shows_only_own_scope(client, login_as, make_ticket):
 def test_district_sees_its_streets_requests(client, login_as, make_ticket):
     t = make_ticket(Status.HANDLING, unit="110105001")
     login_as("chaoyang")
-    assert t.tracking_no in client.get("/staff/").get_data(as_text=True)
+    html = client.get("/staff/", query_string={"tab": "all"}).get_data(as_text=True)
+    assert t.tracking_no in html
+    assert t.tracking_no not in client.get("/staff/", query_string={"tab": "to_sign"}).get_data(as_text=True)
     assert client.get(f"/staff/tickets/{t.id}").status_code == 200
 
 
@@ -97,13 +99,15 @@ def test_ticket_page_shows_masked_contact_and_permitted_actions(client, login_as
     assert "当前没有需要您处理的操作" in html
 
 
-def test_status_filter_and_counts(client, login_as, make_ticket):
+def test_tabs_and_counts(client, login_as, make_ticket):
     a = make_ticket(Status.DISPATCHED)
     b = make_ticket(Status.HANDLING)
     login_as("jianwai")
-    html = client.get("/staff/", query_string={"status": "handling"}).get_data(as_text=True)
+    html = client.get("/staff/", query_string={"tab": "handling"}).get_data(as_text=True)
     assert b.tracking_no in html and a.tracking_no not in html
-    assert 'aria-current="page">办理中 <span class="count">1</span>' in html
+    tabs = html.split('id="tabs"')[1].split("</nav>")[0]
+    assert "待签收\n          <span class=\"count\">1</span>" in tabs
+    assert "办理中\n          <span class=\"count\">1</span>" in tabs
 
 
 def test_queue_htmx_returns_fragment(client, login_as, make_ticket):

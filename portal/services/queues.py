@@ -1,0 +1,254 @@
+"""Work queues: which requests each tier sees in which tab, as SQL.
+
+Every tab is a WHERE clause on ``Ticket``; the tab counts are one aggregate query
+(``SUM(CASE ...)``), the rows one paged query with the units and category joined in,
+so a queue page costs the same few statements whatever its size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from ..domain.access import Actor, Role, Tier
+from ..domain.deadlines import from_local
+from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Status
+from ..extensions import db
+from ..models import Category, Ticket, TicketUnit, Unit
+from .tickets import visible_clause
+
+S = Status
+PAGE_SIZE = 30
+DUE_SOON = timedelta(hours=24)
+PINGPONG_RETURNS = 2
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+
+
+CENTER_TABS = [
+    Tab("intake", N_("待受理/派单")), Tab("returns", N_("退单审核")), Tab("extensions", N_("延期审核")),
+    Tab("callback", N_("待回访")), Tab("due_soon", N_("24小时内到期")), Tab("overdue", N_("已超期")),
+    Tab("supervised", N_("督办中")), Tab("pingpong", N_("多次退单")), Tab("all", N_("全部在办")),
+]
+UNIT_TABS = [
+    Tab("to_sign", N_("待签收")), Tab("handling", N_("办理中")), Tab("due_soon", N_("24小时内到期")),
+    Tab("overdue", N_("已超期")), Tab("returned", N_("退单中")), Tab("to_review", N_("待审核")),
+    Tab("all", N_("全部在办")),
+]
+
+
+def tabs_for(actor: Actor) -> list[Tab]:
+    if actor.role in (Role.OPERATOR, Role.DISPATCHER):
+        return CENTER_TABS
+    if actor.role in (Role.HANDLER, Role.LEADER):
+        return UNIT_TABS
+    return []
+
+
+def _open():
+    return Ticket.status.in_(list(OPEN))
+
+
+def _with_unit():
+    return Ticket.status.in_(list(WITH_UNIT))
+
+
+def _review_clause(actor: Actor):
+    """Feedback waiting for this actor's approval: the leader's own unit, or a district's streets."""
+    own = db.session.get(Unit, actor.unit_id)
+    parent = aliased(Unit)
+    clauses = []
+    if actor.role is Role.LEADER and own.requires_leader_approval:
+        clauses.append(Ticket.handling_unit_id == own.id)
+    if own.reviews_child_feedback:
+        sub = (select(parent.id).where(parent.parent_id == own.id, parent.requires_leader_approval.is_(False)))
+        clauses.append(Ticket.handling_unit_id.in_(sub))
+    if not clauses:
+        return None
+    return and_(Ticket.status == S.FEEDBACK_REVIEW, or_(*clauses))
+
+
+def tab_clause(actor: Actor, key: str, now: datetime):
+    """The WHERE clause of one tab for this actor (None: the tab does not exist for them)."""
+    soon = now + DUE_SOON
+    if actor.role in (Role.OPERATOR, Role.DISPATCHER):
+        return {
+            "intake": Ticket.status.in_([S.SUBMITTED, S.ACCEPTED]),
+            "returns": Ticket.status == S.RETURN_PENDING,
+            "extensions": Ticket.status == S.EXTENSION_PENDING,
+            "callback": Ticket.status.in_([S.FED_BACK, S.CALLED_BACK]),
+            "due_soon": and_(_with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
+            "overdue": and_(_with_unit(), Ticket.feedback_due_at < now),
+            "supervised": and_(_open(), Ticket.supervision_level > 0),
+            "pingpong": and_(_open(), Ticket.return_count >= PINGPONG_RETURNS),
+            "all": _open(),
+        }.get(key)
+    if actor.role in (Role.HANDLER, Role.LEADER):
+        mine = Ticket.handling_unit_id == actor.unit_id
+        review = _review_clause(actor)
+        return {
+            "to_sign": and_(mine, Ticket.status == S.DISPATCHED),
+            "handling": and_(mine, Ticket.status.in_([S.HANDLING, S.EXTENSION_PENDING, S.FEEDBACK_REVIEW])),
+            "due_soon": and_(mine, _with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
+            "overdue": and_(mine, _with_unit(), Ticket.feedback_due_at < now),
+            "returned": and_(mine, Ticket.status == S.RETURN_PENDING),
+            "to_review": review if review is not None else Ticket.id.is_(None),
+            "all": _open(),
+        }.get(key)
+    return None
+
+
+def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
+    """All tab counts in one query."""
+    tabs = tabs_for(actor)
+    if not tabs:
+        return {}
+    cols = [func.coalesce(func.sum(case((tab_clause(actor, t.key, now), 1), else_=0)), 0).label(t.key)
+            for t in tabs]
+    row = db.session.execute(select(*cols).select_from(Ticket)
+                             .where(visible_clause(actor, unit_path), _open())).one()
+    return {t.key: int(getattr(row, t.key)) for t in tabs}
+
+
+@dataclass
+class Filters:
+    category_id: int | None = None
+    urgency: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    district_id: int | None = None
+    street_id: int | None = None
+    text: str = ""
+    sort: str = "due"            # due | new
+    page: int = 1
+    errors: list[str] = field(default_factory=list)
+
+    def as_args(self) -> dict:
+        out = {k: v for k, v in {
+            "category": self.category_id, "urgency": self.urgency, "from": self.date_from, "to": self.date_to,
+            "district": self.district_id, "street": self.street_id, "q": self.text or None,
+            "sort": None if self.sort == "due" else self.sort}.items() if v}
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
+
+
+def parse_filters(args) -> Filters:
+    f = Filters()
+
+    def as_int(name):
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        if not value.isdigit():
+            f.errors.append(name)
+            return None
+        return int(value)
+
+    def as_date(name):
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            f.errors.append(name)
+            return None
+
+    f.category_id = as_int("category")
+    f.district_id = as_int("district")
+    f.street_id = as_int("street")
+    f.urgency = args.get("urgency") if args.get("urgency") in ("normal", "urgent") else None
+    f.date_from, f.date_to = as_date("from"), as_date("to")
+    f.text = (args.get("q") or "").strip()[:100]
+    f.sort = "new" if args.get("sort") == "new" else "due"
+    page = as_int("page")
+    f.page = page if page and page > 0 else 1
+    return f
+
+
+def next_due_expr():
+    """The deadline that matters now: sign-for while waiting to be signed, else feedback."""
+    return case((Ticket.status == S.DISPATCHED, Ticket.sign_due_at), else_=Ticket.feedback_due_at)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str):
+    """(requests on this page, total matching) for a tab and filters."""
+    clause = tab_clause(actor, tab, now)
+    if clause is None:
+        clause = tab_clause(actor, "all", now)
+    stmt = select(Ticket).where(visible_clause(actor, unit_path), clause)
+    if filters.category_id:
+        sub = select(Category.id).where(or_(Category.id == filters.category_id,
+                                            Category.parent_id == filters.category_id))
+        stmt = stmt.where(Ticket.category_id.in_(sub))
+    if filters.urgency:
+        stmt = stmt.where(Ticket.urgency == filters.urgency)
+    if filters.date_from:
+        stmt = stmt.where(Ticket.created_at >= from_local(datetime.combine(filters.date_from, datetime.min.time())))
+    if filters.date_to:
+        end = datetime.combine(filters.date_to, datetime.min.time()) + timedelta(days=1)
+        stmt = stmt.where(Ticket.created_at < from_local(end))
+    if filters.district_id:
+        stmt = stmt.where(Ticket.district_id == filters.district_id)
+    if filters.street_id:
+        stmt = stmt.where(Ticket.street_id == filters.street_id)
+    if filters.text:
+        pattern = f"%{_escape_like(filters.text)}%"
+        stmt = stmt.where(or_(Ticket.content.like(pattern, escape="\\"), Ticket.title.like(pattern, escape="\\"),
+                              Ticket.tracking_no.like(pattern, escape="\\"), Ticket.address.like(pattern, escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if filters.sort == "new":
+        order = [Ticket.created_at.desc(), Ticket.id.desc()]
+    else:
+        due = next_due_expr()
+        order = [case((due.is_(None), 1), else_=0), due, Ticket.created_at, Ticket.id]
+    page_rows = db.session.scalars(
+        stmt.options(joinedload(Ticket.handling_unit).joinedload(Unit.parent), joinedload(Ticket.street),
+                     joinedload(Ticket.district), selectinload(Ticket.units).joinedload(TicketUnit.unit))
+        .order_by(*order).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)).unique().all()
+    return page_rows, total
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """The row's next deadline and how close it is: ok, amber (near), red (past)."""
+    due: datetime | None
+    level: str
+    minutes: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.level == "red"
+
+
+def countdown(ticket: Ticket, now: datetime) -> Countdown:
+    if ticket.status is S.DISPATCHED:
+        due, near = ticket.sign_due_at, timedelta(minutes=30)
+    elif ticket.status in WITH_UNIT:
+        due, near = ticket.feedback_due_at, DUE_SOON
+    else:
+        return Countdown(None, "none", 0)
+    left = due - now
+    minutes = int(left.total_seconds() // 60)
+    level = "red" if left < timedelta(0) else "amber" if left < near else "ok"
+    return Countdown(due, level, minutes)
+
+
+def street_choices(actor: Actor) -> list[Unit]:
+    """Streets a unit may filter by (its own children); the center filters by district instead."""
+    if actor.role in (Role.HANDLER, Role.LEADER) and actor.tier == Tier.UNIT:
+        return list(db.session.scalars(select(Unit).where(Unit.parent_id == actor.unit_id).order_by(Unit.code)))
+    return []
+
+
+__all__ = ["Tab", "tabs_for", "tab_clause", "counts", "rows", "parse_filters", "Filters", "countdown",
+           "street_choices", "PAGE_SIZE"]

@@ -1,0 +1,76 @@
+"""A street handler's morning and the center's dispatch, in Chromium, with htmx."""
+import pytest
+
+from portal.domain.lifecycle import Status
+from portal.extensions import db
+from portal.models import Ticket
+from tests.browser.conftest import axe_violations
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, live_server, username):
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/staff/")
+
+
+def fresh(ticket):
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket.id)
+
+
+def test_street_handler_morning(live_server, page, make_ticket):
+    a = make_ticket(Status.DISPATCHED)
+    b = make_ticket(Status.DISPATCHED)
+    sign_in(page, live_server, "jianwai")
+    assert axe_violations(page) == []
+    # sign two from the queue at once
+    page.get_by_label(f"选择 {a.tracking_no}").check()
+    page.get_by_label(f"选择 {b.tracking_no}").check()
+    page.get_by_role("button", name="签收所选").click()
+    page.wait_for_load_state()
+    assert "已签收 2 件" in page.locator(".flashes").inner_text()
+    assert fresh(a).status is Status.HANDLING and fresh(b).status is Status.HANDLING
+
+    # open one and give feedback; htmx swaps the panel in place (no full reload)
+    page.goto(f"{live_server}/staff/tickets/{a.id}")
+    page.evaluate("window.__marker = 1")
+    page.locator("summary", has_text="反馈").first.click()
+    page.get_by_label("答复市民").fill("经现场核实，路灯线路老化，已更换，目前恢复照明。")
+    page.locator("details.action[open] button[type=submit]").click()
+    page.locator("#ticket-body .flash-success").wait_for()
+    assert page.evaluate("window.__marker") == 1                  # same page: swapped by htmx
+    assert "已反馈待回访" in page.locator("#ticket-body h1").inner_text()
+    assert fresh(a).status is Status.FED_BACK
+    assert axe_violations(page) == []
+
+
+def test_center_dispatch(live_server, page, make_ticket, units):
+    t = make_ticket(Status.ACCEPTED, unit="110105001")
+    sign_in(page, live_server, "dispatcher")
+    page.get_by_role("link", name=t.tracking_no).click()
+    page.wait_for_load_state()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="派往 建外街道").click()        # the suggestion: the request's own street
+    page.locator("#ticket-body .flash-success").wait_for()
+    t2 = fresh(t)
+    assert t2.status is Status.DISPATCHED and t2.handling_unit_id == units["110105001"].id
+
+
+def test_center_dispatch_without_javascript(live_server, browser, make_ticket, units):
+    t = make_ticket(Status.ACCEPTED, unit="110105001")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, live_server, "dispatcher")
+    page.goto(f"{live_server}/staff/tickets/{t.id}")
+    page.locator("summary", has_text="派单").click()
+    page.get_by_label("主办单位").select_option(label="朝阳区")
+    page.locator("details.action[open] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "已完成" in page.content()
+    assert fresh(t).handling_unit_id == units["110105"].id
+    context.close()

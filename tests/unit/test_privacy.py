@@ -1,0 +1,87 @@
+"""Masking of phones and names (脱敏)."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.domain.privacy import mask_name, mask_phone, phone_tail
+
+
+@pytest.mark.parametrize(("phone", "masked"), [
+    ("13812345678", "138****5678"),          # mobile
+    ("138 1234 5678", "138****5678"),
+    ("138-1234-5678", "138****5678"),
+    ("010-87654321", "010****4321"),         # landline with area code
+    ("0755-12345678", "075*****5678"),
+    ("87654321", "876*4321"),                # 8-digit landline
+    ("1234567", "***4567"),                  # 7 digits: the head is hidden too
+    ("123456", "******"),                    # short: nothing shown
+    ("12", "**"),
+    ("", ""),
+    (None, ""),
+    ("---", ""),
+])
+def test_mask_phone(phone, masked):
+    assert mask_phone(phone) == masked
+
+
+@settings(max_examples=300, deadline=None)
+@given(digits=st.text("0123456789", min_size=1, max_size=20))
+def test_masked_phone_never_shows_the_middle(digits):
+    masked = mask_phone(digits)
+    assert len(masked) == len(digits)
+    if len(digits) < 7:
+        assert set(masked) == {"*"}
+    elif len(digits) == 7:
+        assert masked == "***" + digits[-4:]
+    else:
+        assert masked[:3] == digits[:3]
+        assert masked[-4:] == digits[-4:]
+        assert set(masked[3:-4]) == {"*"}
+    # at most 7 digits are ever shown
+    assert sum(ch.isdigit() for ch in masked) <= 7
+
+
+def test_masked_mobile_hides_the_middle_four():
+    masked = mask_phone("13899990000")
+    assert "9999" not in masked
+    assert masked == "138****0000"
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("张三", "张*"),
+    ("欧阳娜娜", "欧***"),
+    ("王", "王*"),                 # even a one-character name gets a star
+    ("  李四 ", "李*"),
+    ("张John", "张****"),
+    ("John Smith", "J***"),
+    ("Li", "L***"),               # ASCII: fixed number of stars, length not revealed
+    ("A", "A***"),
+    ("", ""),
+    ("   ", ""),
+    (None, ""),
+])
+def test_mask_name(name, masked):
+    assert mask_name(name) == masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=6))
+def test_chinese_names_keep_only_the_first_character(name):
+    masked = mask_name(name)
+    assert masked[0] == name[0]
+    assert set(masked[1:]) == {"*"}
+    assert len(masked) == max(2, len(name))
+
+
+@pytest.mark.parametrize(("phone", "tail"), [
+    ("13812345678", "5678"),
+    ("138-1234-5678", "5678"),
+    ("+86 138 1234 5678", "5678"),
+    ("12", "12"),
+    ("", ""),
+    (None, ""),
+])
+def test_phone_tail(phone, tail):
+    assert phone_tail(phone) == tail
