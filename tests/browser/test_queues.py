@@ -74,3 +74,55 @@ def test_center_dispatch_without_javascript(live_server, browser, make_ticket, u
     assert "已完成" in page.content()
     assert fresh(t).handling_unit_id == units["110105"].id
     context.close()
+
+
+def test_three_browsers_work_a_request_to_closed(live_server, browser, make_ticket, units):
+    """Center, district and street, each in its own browser, take one request from intake to closed."""
+    t = make_ticket(Status.SUBMITTED, unit="110105001")
+    pages = {}
+    for who in ("dispatcher", "chaoyang", "jianwai"):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        pages[who] = ctx.new_page()
+        pages[who].set_default_timeout(10_000)
+        sign_in(pages[who], live_server, who)
+
+    def do(who, summary, fill=None, button=None):
+        pg = pages[who]
+        pg.goto(f"{live_server}/staff/tickets/{t.id}")
+        if summary:
+            pg.locator("details.action > summary", has_text=summary).first.click()
+            for label, value in (fill or {}).items():
+                target = pg.locator("details.action[open]").get_by_label(label, exact=True)
+                if target.evaluate("e => e.tagName") == "SELECT":
+                    target.select_option(label=value)
+                else:
+                    target.fill(value)
+            pg.locator("details.action[open] button[type=submit]").click()
+        else:
+            pg.get_by_role("button", name=button, exact=True).click()
+        pg.locator("#ticket-body .flash-success").wait_for()
+
+    do("dispatcher", "受理")
+    do("dispatcher", "派单", {"主办单位": "朝阳区"})
+    do("chaoyang", None, button="签收")
+    do("chaoyang", "转派", {"转派至街道（乡镇）": "建外街道"})
+    do("jianwai", None, button="签收")
+    do("jianwai", "反馈", {"答复市民": "已联系物业更换路灯，今晚起恢复照明。"})
+    pg = pages["dispatcher"]
+    assert fresh(t).status is Status.FED_BACK
+    # the callback form: radios, then submit
+    pg.goto(f"{live_server}/staff/tickets/{t.id}")
+    pg.locator("details.action > summary", has_text="回访").first.click()
+    form = pg.locator("details.action[open]")
+    form.get_by_role("group", name="是否联系上市民").get_by_label("是").check()
+    form.get_by_role("group", name="是否解决").get_by_label("是").check()
+    form.get_by_role("group", name="是否满意").get_by_label("是").check()
+    form.locator("button[type=submit]").click()
+    pg.locator("#ticket-body .flash-success").wait_for()
+    do("dispatcher", "办结")
+    final = fresh(t)
+    assert final.status is Status.CLOSED and final.redispatch_count == 1
+    assert [e.action.value for e in final.events] == [
+        "submit", "accept", "dispatch", "sign", "redispatch", "sign", "feedback", "callback", "close"]
+    for pg in pages.values():
+        pg.context.close()
