@@ -1,5 +1,7 @@
 """Extensions, created unbound; ``create_app`` binds them."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +27,20 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+class _Limiter(Limiter):
+    """Flask-Limiter, bound per app. Storage: config ``RATELIMIT_STORAGE_URI`` (env
+    ``PORTAL_RATELIMIT_STORAGE_URI``), default ``memory://`` (one process; use
+    ``redis://…`` when several processes serve the site)."""
+
+    def init_app(self, app) -> None:
+        # the object is shared by every app the factory makes (tests make many): state that
+        # Flask-Limiter reads with setdefault must not leak from one app to the next
+        app.config.setdefault("RATELIMIT_ENABLED", True)
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        self.enabled = True
+        super().init_app(app)
+
+
+limiter = _Limiter(key_func=get_remote_address)
