@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import phonenumbers
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import false, or_, select
 
 from ..domain.access import Actor
 from ..domain.lifecycle import OPEN, Status
 from ..extensions import db
-from ..models import Category, KbArticle, OutboxMessage, Ticket
+from ..models import Category, KbArticle, Ticket
 from . import attachments
 from .tickets import create_ticket
 
@@ -217,16 +217,11 @@ def similar_open_requests(text: str, street_id: int | None, limit: int = 3) -> l
 def submit_request(actor: Actor, now: datetime, *, locale: str,
                    photos: list[attachments.PreparedPhoto] = (), **fields) -> Ticket:
     """A citizen's request from the web form: ``create_ticket`` (which writes the receipt
-    notification), the citizen's language, and the checked photos. Flushes, never commits.
+    notification in the citizen's language) and the checked photos. Flushes, never commits.
 
     Raises what ``create_ticket`` raises; nothing is stored then.
     """
-    ticket = create_ticket(actor, now, **fields)
-    ticket.locale = locale
-    # create_ticket wrote the receipt before the language was known
-    for msg in db.session.scalars(select(OutboxMessage).where(
-            and_(OutboxMessage.ticket_id == ticket.id, OutboxMessage.status == "pending"))):
-        msg.locale = locale
+    ticket = create_ticket(actor, now, locale=locale, **fields)
     if photos:
         submit_event = ticket.events[0]
         attachments.attach(ticket, submit_event, list(photos), now)

@@ -210,7 +210,12 @@ class DemoBuilder:
             perform(ticket, A.REQUEST_RETURN, handler, step(0.05), reason="不属于本单位职责")
             perform(ticket, A.APPROVE_RETURN, self.dispatcher, step(0.05))
             perform(ticket, A.DISPATCH, self.dispatcher, step(0.05), unit=street, note="经核实属于该街道辖区")
-        perform(ticket, A.SIGN, handler, step(0.05) if rng.random() < 0.85 else step(0.2))
+        # most units sign within the sign-for window (2 hours; 30 minutes when urgent), some late
+        window = ticket.sign_due_at - ticket.dispatched_at
+        late = rng.random() < 0.12
+        sign_at = ticket.dispatched_at + (window * rng.uniform(1.1, 4.0) if late else window * rng.uniform(0.05, 0.9))
+        perform(ticket, A.SIGN, handler, min(sign_at, self.now - timedelta(seconds=1)))
+        step = self._clock(max(sign_at, step(0)), age)
         if rng.random() < 0.5:
             perform(ticket, A.NOTE, handler, step(0.1), note="已安排网格员到现场核实情况")
         if final is Status.HANDLING:

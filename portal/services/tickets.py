@@ -114,7 +114,7 @@ def create_ticket(actor: Actor, now: datetime, *, category: Category, kind: Requ
                   district: Unit | None = None, street: Unit | None = None, address: str = "",
                   title: str = "", citizen_name: str = "", citizen_phone: str = "", citizen_email: str = "",
                   requester_type: RequesterType = RequesterType.CITIZEN, enterprise_name: str = "",
-                  credit_code: str = "", consent_publish: bool = False) -> Ticket:
+                  credit_code: str = "", consent_publish: bool = False, locale: str = "zh") -> Ticket:
     """受理入口: a new request from any channel, in the center's intake queue."""
     if not can(actor, A.SUBMIT, Facts(status=None)):
         raise NotPermitted(A.SUBMIT)
@@ -131,7 +131,7 @@ def create_ticket(actor: Actor, now: datetime, *, category: Category, kind: Requ
         title=title.strip() or content[:30], content=content, requester_type=requester_type,
         citizen_name=citizen_name.strip(), citizen_phone=citizen_phone.strip(), citizen_email=citizen_email.strip(),
         enterprise_name=enterprise_name.strip(), credit_code=credit_code.strip(), consent_publish=consent_publish,
-        status=status, created_at=now, updated_at=now,
+        locale=locale if locale in ("zh", "en") else "zh", status=status, created_at=now, updated_at=now,
     )
     db.session.add(ticket)
     _event(ticket, A.SUBMIT, None, status, actor, now, note="", public=True, seq=1, data={"channel": channel.value})

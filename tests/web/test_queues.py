@@ -350,6 +350,13 @@ def test_phone_intake_creates_an_accepted_phone_request(client, login_as, units,
     bad = client.post("/staff/intake/phone", data={"citizen_phone": "", "kind": "complaint", "category": "",
                                                    "content": "短", "urgency": "normal"})
     assert bad.status_code == 400 and "请填写来电号码" in bad.get_data(as_text=True)
+    assert t.citizen_phone == "+8613900001111"                    # stored as E.164
+    n = db.session.scalar(select(func.count()).select_from(Ticket))
+    bad = client.post("/staff/intake/phone", data={
+        "citizen_phone": "12345", "kind": "complaint", "category": str(cat.id),
+        "content": "小区门口路灯坏了一周没人修理", "urgency": "normal"})
+    assert bad.status_code == 400 and "请填写正确的手机号码" in bad.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == n
 
 
 @pytest.mark.parametrize("username", ["jianwai", "chaoyang", "admin"])

@@ -15,11 +15,12 @@ from ...domain.access import CENTER_ROLES, Role, can
 from ...domain.deadlines import utcnow
 from ...domain.intake import Channel, RequestKind
 from ...domain.access import NotPermitted
-from ...domain.lifecycle import TRANSITIONS, Action, IllegalTransition, Status
+from ...domain.lifecycle import N_, TRANSITIONS, Action, IllegalTransition, Status
 from ...domain.privacy import mask_phone
 from ...extensions import db
 from ...models import AuditEntry, Category, KbArticle, Ticket, TicketEvent, Unit
 from ...services import queues
+from ...services.intake import normalize_phone
 from ...services.tickets import (Conflict, InvalidInput, create_ticket, facts_for, load_ticket_for, perform,
                                  visible_clause)
 from ..htmx import is_htmx, render_page_or_partial
@@ -324,7 +325,9 @@ def phone_intake():
         category = db.session.get(Category, int(form.category.data)) if form.category.data.isdigit() else None
         street = db.session.get(Unit, int(form.street.data)) if (form.street.data or "").isdigit() else None
         try:
-            phone = _normalize_phone(form.citizen_phone.data)
+            phone = normalize_phone(form.citizen_phone.data)
+            if phone is None:
+                raise InvalidInput(N_("请填写正确的手机号码或带区号的固定电话"))
             now = utcnow()
             t = create_ticket(actor, now, category=category, kind=RequestKind(form.kind.data),
                               content=form.content.data, channel=Channel.PHONE, urgency=form.urgency.data,
@@ -340,18 +343,6 @@ def phone_intake():
             flash(_("已受理，受理编号 %(n)s，查询码 %(c)s（请告知来电人）。", n=t.tracking_no, c=t.query_code), "success")
             return redirect(url_for("staff.ticket", ticket_id=t.id), code=303)
     return render_template("staff/phone_intake.html", form=form, error=error), 400 if request.method == "POST" else 200
-
-
-def _normalize_phone(raw: str) -> str:
-    """Mainland mobile or landline to E.164 (the citizen portal's rule, when it exists)."""
-    try:
-        from ...services.intake import normalize_phone
-    except ImportError:  # the citizen-intake service is not there yet: keep digits only
-        digits = "".join(ch for ch in raw if ch.isdigit())
-        if not 7 <= len(digits) <= 15:
-            raise InvalidInput("请输入正确的手机号码或固定电话") from None
-        return digits
-    return normalize_phone(raw)
 
 
 @bp.app_template_global()
