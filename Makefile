@@ -28,7 +28,7 @@ translations: install
 
 # maintainers: refresh the catalog after changing user-visible text
 extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k NC_:1c,2 --ignore-dirs ".* .venv" -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 clean-db:

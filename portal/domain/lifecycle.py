@@ -18,6 +18,11 @@ def N_(text: str) -> str:
     return text
 
 
+def NC_(context: str, text: str) -> str:
+    """Marks a label with a context (pybabel -k NC_:1c,2); the template uses pgettext(context, text)."""
+    return text
+
+
 class IllegalTransition(Exception):
     """The action is not possible from the request's current status."""
 
@@ -196,3 +201,15 @@ ACTION_LABELS = {
     A.CALLBACK: N_("回访"), A.REHANDLE: N_("重办"), A.CLOSE: N_("办结"), A.SUPERVISE: N_("督办"),
     A.TRANSFER_DISCIPLINE: N_("纪检移送"), A.SUPPLEMENT: N_("补充说明"), A.RATE: N_("评价"),
 }
+
+#: the same words on a button, where English wants a verb ("Sign for", not "Signed for"):
+#: templates show ``pgettext("action", action.label)``
+BUTTON_LABELS = [
+    NC_("action", "受理"), NC_("action", "直接答复"), NC_("action", "标记无效"), NC_("action", "合并"),
+    NC_("action", "派单"), NC_("action", "转派"), NC_("action", "签收"), NC_("action", "办理进展"),
+    NC_("action", "申请退单"), NC_("action", "同意退单"), NC_("action", "驳回退单"), NC_("action", "申请延期"),
+    NC_("action", "同意延期"), NC_("action", "驳回延期"), NC_("action", "反馈"), NC_("action", "提交反馈待审核"),
+    NC_("action", "审核通过反馈"), NC_("action", "退回反馈"), NC_("action", "退回重新办理"), NC_("action", "回访"),
+    NC_("action", "重办"), NC_("action", "办结"), NC_("action", "督办"), NC_("action", "纪检移送"),
+    NC_("action", "补充说明"), NC_("action", "评价"),
+]

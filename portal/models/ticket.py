@@ -26,6 +26,7 @@ class Ticket(db.Model):
     __table_args__ = (
         CheckConstraint(f"status NOT IN ({_in(TERMINAL)}) OR closed_at IS NOT NULL", name="closed_has_time"),
         CheckConstraint("status <> 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
+        CheckConstraint("status <> 'feedback_review' OR review_unit_id IS NOT NULL", name="review_has_reviewer"),
         CheckConstraint(f"status NOT IN ({_in(WITH_UNIT)}) OR (handling_unit_id IS NOT NULL "
                         "AND sign_due_at IS NOT NULL AND feedback_due_at IS NOT NULL)", name="with_unit_has_dues"),
         Index("ix_tickets_unit_status", "handling_unit_id", "status"),
@@ -67,6 +68,10 @@ class Ticket(db.Model):
     report: Mapped[str] = mapped_column(Text, default="")         # 报告中心
     answer: Mapped[str] = mapped_column(Text, default="")         # 直接答复
     pending_due_at: Mapped[datetime | None] = mapped_column(DateTime)  # requested extension
+    #: who must approve the feedback now waiting in FEEDBACK_REVIEW (fixed when it was submitted,
+    #: so changing a unit's setting later cannot strand it)
+    review_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    review_by_leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     close_reason: Mapped[str] = mapped_column(String(200), default="")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain.access import Actor, Role, Tier
 from ..domain.deadlines import from_local
@@ -60,18 +60,11 @@ def _with_unit():
 
 
 def _review_clause(actor: Actor):
-    """Feedback waiting for this actor's approval: the leader's own unit, or a district's streets."""
-    own = db.session.get(Unit, actor.unit_id)
-    parent = aliased(Unit)
-    clauses = []
-    if actor.role is Role.LEADER and own.requires_leader_approval:
-        clauses.append(Ticket.handling_unit_id == own.id)
-    if own.reviews_child_feedback:
-        sub = (select(parent.id).where(parent.parent_id == own.id, parent.requires_leader_approval.is_(False)))
-        clauses.append(Ticket.handling_unit_id.in_(sub))
-    if not clauses:
-        return None
-    return and_(Ticket.status == S.FEEDBACK_REVIEW, or_(*clauses))
+    """Feedback waiting for this actor's approval (the reviewer is recorded on the request)."""
+    clause = and_(Ticket.status == S.FEEDBACK_REVIEW, Ticket.review_unit_id == actor.unit_id)
+    if actor.role is not Role.LEADER:
+        clause = and_(clause, Ticket.review_by_leader.is_(False))
+    return clause
 
 
 def tab_clause(actor: Actor, key: str, now: datetime):
@@ -98,7 +91,7 @@ def tab_clause(actor: Actor, key: str, now: datetime):
             "due_soon": and_(mine, _with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
             "overdue": and_(mine, _with_unit(), Ticket.feedback_due_at < now),
             "returned": and_(mine, Ticket.status == S.RETURN_PENDING),
-            "to_review": review if review is not None else Ticket.id.is_(None),
+            "to_review": review,
             "all": _open(),
         }.get(key)
     return None

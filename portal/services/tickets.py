@@ -48,12 +48,11 @@ def facts_for(ticket: Ticket, *, requester: bool = False) -> Facts:
     for tu in ticket.units:
         path |= tu.unit.ancestor_ids
     unit = ticket.handling_unit
-    review_unit_id, by_leader = None, False
-    if unit is not None:
-        if unit.requires_leader_approval:
-            review_unit_id, by_leader = unit.id, True
-        elif unit.parent is not None and unit.parent.reviews_child_feedback and unit.tier == Tier.STREET:
-            review_unit_id = unit.parent.id
+    if ticket.status is Status.FEEDBACK_REVIEW:
+        # the reviewer was fixed when the feedback was submitted
+        review_unit_id, by_leader = ticket.review_unit_id, ticket.review_by_leader
+    else:
+        review_unit_id, by_leader = reviewer_for(unit)
     return Facts(
         status=ticket.status,
         handling_unit_id=ticket.handling_unit_id,
@@ -64,6 +63,18 @@ def facts_for(ticket: Ticket, *, requester: bool = False) -> Facts:
         review_by_leader=by_leader,
         is_requester=requester,
     )
+
+
+def reviewer_for(unit: Unit | None) -> tuple[int | None, bool]:
+    """Who must approve this unit's feedback under the current settings: its leader (一把手审核),
+    else its district when the district reviews its streets' feedback, else nobody."""
+    if unit is None:
+        return None, False
+    if unit.requires_leader_approval:
+        return unit.id, True
+    if unit.parent is not None and unit.parent.reviews_child_feedback and unit.tier == Tier.STREET:
+        return unit.parent.id, False
+    return None, False
 
 
 def visible_clause(actor: Actor, unit_path: str | None = None):
@@ -438,18 +449,21 @@ def _feedback(ticket, actor, now, d):
 def _submit_feedback(ticket, actor, now, d):
     """The unit's leader (or its district) approves before the reply goes out."""
     _write_feedback(ticket, d)
-    return Outcome(note=ticket.reply)
+    ticket.review_unit_id, ticket.review_by_leader = reviewer_for(ticket.handling_unit)
+    return Outcome(note=ticket.reply, data={"reviewer": ticket.review_unit_id, "by_leader": ticket.review_by_leader})
 
 
 @handles(A.APPROVE_FEEDBACK)
 def _approve_feedback(ticket, actor, now, d):
     ticket.fed_back_at = now
+    ticket.review_unit_id, ticket.review_by_leader = None, False
     return Outcome(note=ticket.reply, public=True)
 
 
 @handles(A.REJECT_FEEDBACK, A.SEND_BACK)
 def _send_back(ticket, actor, now, d):
     ticket.fed_back_at = None
+    ticket.review_unit_id, ticket.review_by_leader = None, False
     return Outcome(note=_text(d, "reason", N_("退回必须说明理由")))
 
 

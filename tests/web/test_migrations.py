@@ -65,3 +65,36 @@ def test_revision_files_are_linear():
     heads = [p.name for p in VERSIONS.glob("*.py")]
     assert sorted(heads)[0].startswith("0001_")
     assert len({h[:4] for h in heads}) == len(heads)
+
+
+def test_0003_records_the_reviewer_of_waiting_feedback(tmp_path):
+    app = _app(tmp_path)
+    with app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO units (id, code, name, tier, kind, parent_id, path, active, requires_leader_approval, "
+                "reviews_child_feedback, created_at, updated_at) VALUES "
+                "(1, 'C', '中心', 1, 'center', NULL, '/1/', 1, 0, 0, '2026-01-01', '2026-01-01'),"
+                "(2, 'D', '区', 2, 'district', 1, '/1/2/', 1, 0, 1, '2026-01-01', '2026-01-01'),"
+                "(3, 'S1', '街道一', 3, 'street', 2, '/1/2/3/', 1, 1, 0, '2026-01-01', '2026-01-01'),"
+                "(4, 'S2', '街道二', 3, 'street', 2, '/1/2/4/', 1, 0, 0, '2026-01-01', '2026-01-01')"))
+            conn.execute(text("INSERT INTO categories (id, code, name, name_en, parent_id, position, active) "
+                              "VALUES (1, 'A', '甲', '', NULL, 0, 1), (2, 'A-1', '乙', '', 1, 0, 1)"))
+            for tid, unit in ((1, 3), (2, 4)):
+                conn.execute(text(
+                    "INSERT INTO tickets (id, tracking_no, query_code, channel, kind, urgency, category_id, address, "
+                    "title, content, requester_type, citizen_name, citizen_phone, citizen_email, enterprise_name, "
+                    "credit_code, consent_publish, locale, status, handling_unit_id, sign_due_at, feedback_due_at, "
+                    "reply, report, answer, close_reason, supervision_level, return_count, redispatch_count, "
+                    "rehandle_count, extension_count, rating_comment, created_at, updated_at, version) VALUES "
+                    f"({tid}, '26110{tid}-1234567-0', 'ABCDEF', 'web', 'complaint', 'normal', 2, '', 't', "
+                    "'路灯不亮已经一周了请尽快维修', 'citizen', '', '', '', '', '', 0, 'zh', 'feedback_review', "
+                    f"{unit}, '2026-11-01', '2026-11-08', '已修复', '', '', '', 0, 0, 0, 0, 0, '', "
+                    "'2026-11-01', '2026-11-01', 5)"))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, review_unit_id, review_by_leader FROM tickets ORDER BY id")).all()
+        # street one needs its leader; street two's district reviews its streets
+        assert [tuple(r) for r in rows] == [(1, 3, 1), (2, 2, 0)]
+        db.engine.dispose()
