@@ -65,7 +65,7 @@ def seed_cmd(demo_tickets: int):
 @click.pass_context
 def init_cmd(ctx, demo_tickets: int):
     """Upgrade the database to the newest migration, then seed it if it is empty."""
-    upgrade()
+    upgrade(revision="heads")   # every branch; parallel work merges its heads later
     ctx.invoke(seed_cmd, demo_tickets=demo_tickets)
 
 

@@ -69,7 +69,7 @@ def _build_template(url: str) -> None:
 
     app = create_app(_config(url))
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         seed_all(NOW, demo_tickets=0)
         hashed = hash_password(TEST_PASSWORD)
         for user in db.session.scalars(select(User)):
