@@ -30,6 +30,8 @@ def test_mask_phone(phone, masked):
 @given(digits=st.text("0123456789", min_size=1, max_size=20))
 def test_masked_phone_never_shows_the_middle(digits):
     masked = mask_phone(digits)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]                  # E.164 without "+": the national number is masked
     assert len(masked) == len(digits)
     if len(digits) < 7:
         assert set(masked) == {"*"}
@@ -41,6 +43,11 @@ def test_masked_phone_never_shows_the_middle(digits):
         assert set(masked[3:-4]) == {"*"}
     # at most 7 digits are ever shown
     assert sum(ch.isdigit() for ch in masked) <= 7
+
+
+def test_e164_phones_are_masked_as_national_numbers():
+    assert mask_phone("+8613812345678") == "138****5678"
+    assert mask_phone("8613812345678") == "138****5678"
 
 
 def test_masked_mobile_hides_the_middle_four():
