@@ -40,6 +40,7 @@ def upgrade():
     sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.Column('computed_at', sa.DateTime(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ranking_snapshots')),
     sa.UniqueConstraint('month', 'provisional', name='uq_ranking_snapshots_month_provisional')
     )

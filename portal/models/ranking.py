@@ -54,6 +54,9 @@ class RankingSnapshot(db.Model):
     computed_at: Mapped[datetime] = mapped_column(DateTime)
     #: the settings used, as they were
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: city-wide figures of the month, so the board reads nothing but the snapshot:
+    #: {"categories": [[category id, n], ...], "districts": [[unit id, n], ...]}
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
 
     rows: Mapped[list["RankingRow"]] = relationship(back_populates="snapshot", cascade="all, delete-orphan",
                                                     order_by="RankingRow.position")

@@ -111,6 +111,18 @@ def callback_counts(start: datetime, end: datetime) -> dict[int, tuple[int, int,
     return {u: (int(n), int(res or 0), int(sat or 0)) for u, n, res, sat in db.session.execute(stmt)}
 
 
+def figures(month: str) -> dict:
+    """City-wide volume of the month (requests dispatched in it) by category and by district."""
+    start, end = months.bounds(month)
+    in_month = (Ticket.dispatched_at >= start, Ticket.dispatched_at < end)
+    cats = db.session.execute(select(Ticket.category_id, func.count()).where(*in_month)
+                              .group_by(Ticket.category_id).order_by(func.count().desc(), Ticket.category_id))
+    districts = db.session.execute(select(Ticket.district_id, func.count())
+                                   .where(*in_month, Ticket.district_id.isnot(None))
+                                   .group_by(Ticket.district_id).order_by(Ticket.district_id))
+    return {"categories": [[c, int(n)] for c, n in cats], "districts": [[d, int(n)] for d, n in districts]}
+
+
 def aggregate(month: str) -> list[Counts]:
     """Counts for every active ranked unit (tier 2 and 3), zero where a unit had nothing."""
     start, end = months.bounds(month)
@@ -155,7 +167,8 @@ def compute(month: str) -> tuple[Settings, list[Score]]:
 
 def _write(month: str, provisional: bool, now: datetime) -> RankingSnapshot:
     settings, scores = compute(month)
-    snap = RankingSnapshot(month=month, provisional=provisional, computed_at=now, settings=asdict(settings))
+    snap = RankingSnapshot(month=month, provisional=provisional, computed_at=now, settings=asdict(settings),
+                           figures=figures(month))
     db.session.add(snap)
     db.session.flush()
     rows = [dict(snapshot_id=snap.id, unit_id=s.counts.unit_id, group=s.counts.group, position=i,
@@ -272,3 +285,32 @@ def unit_trend(unit_id: int, month: str, n: int = 12) -> list[tuple[str, Ranking
 def months_available() -> list[str]:
     return list(db.session.scalars(select(RankingSnapshot.month).distinct().order_by(RankingSnapshot.month.desc())))
 
+
+
+def city_trend(month: str, n: int = 12) -> list[tuple[str, dict | None]]:
+    """City-wide sums per month for the n months ending with ``month`` (frozen, else provisional)."""
+    wanted = months.last_n(month, n)
+    stmt = (select(RankingSnapshot.month, RankingSnapshot.provisional, func.sum(RankingRow.dispatched),
+                   func.sum(RankingRow.signed_on_time), func.sum(RankingRow.answered),
+                   func.sum(RankingRow.resolved), func.sum(RankingRow.satisfied))
+            .join(RankingRow, RankingRow.snapshot_id == RankingSnapshot.id)
+            .where(RankingSnapshot.month.in_(wanted))
+            .group_by(RankingSnapshot.id, RankingSnapshot.month, RankingSnapshot.provisional))
+    from ..domain.scoring import rate
+    found: dict[str, tuple[bool, dict]] = {}
+    for m, prov, d, ok, a, res, sat in db.session.execute(stmt):
+        d, ok, a, res, sat = (int(v or 0) for v in (d, ok, a, res, sat))
+        figures = {"dispatched": d, "response_rate": rate(ok, d), "resolution_rate": rate(res, a),
+                   "satisfaction_rate": rate(sat, a)}
+        if m not in found or found[m][0]:
+            found[m] = (prov, figures)
+    return [(m, found[m][1] if m in found else None) for m in wanted]
+
+
+def unit_top_categories(unit_id: int, month: str, limit: int = 5) -> list[tuple[int, int]]:
+    """(category id, n) of the requests dispatched to the unit in the month, most first."""
+    start, end = months.bounds(month)
+    stmt = (select(Ticket.category_id, func.count())
+            .where(Ticket.handling_unit_id == unit_id, Ticket.dispatched_at >= start, Ticket.dispatched_at < end)
+            .group_by(Ticket.category_id).order_by(func.count().desc(), Ticket.category_id).limit(limit))
+    return [(c, int(n)) for c, n in db.session.execute(stmt)]
