@@ -314,3 +314,31 @@ def unit_top_categories(unit_id: int, month: str, limit: int = 5) -> list[tuple[
             .where(Ticket.handling_unit_id == unit_id, Ticket.dispatched_at >= start, Ticket.dispatched_at < end)
             .group_by(Ticket.category_id).order_by(func.count().desc(), Ticket.category_id).limit(limit))
     return [(c, int(n)) for c, n in db.session.execute(stmt)]
+
+
+def snapshot_row(snap: RankingSnapshot, unit_id: int) -> RankingRow | None:
+    return db.session.scalar(select(RankingRow).where(RankingRow.snapshot_id == snap.id,
+                                                      RankingRow.unit_id == unit_id))
+
+
+def explain(unit_id: int, month: str) -> dict:
+    """The exact requests behind a unit's rates for a month, by the same conditions as the
+    aggregation (so the lists' lengths are the counts): ``response`` rows
+    (id, tracking no, dispatched, sign due, signed, on time) and ``callbacks`` rows
+    (id, tracking no, at, source, resolved, satisfied)."""
+    start, end = months.bounds(month)
+    on_time = and_(Ticket.signed_at.isnot(None), Ticket.signed_at <= Ticket.sign_due_at)
+    response = db.session.execute(
+        select(Ticket.id, Ticket.tracking_no, Ticket.dispatched_at, Ticket.sign_due_at, Ticket.signed_at,
+               case((on_time, True), else_=False))
+        .where(Ticket.handling_unit_id == unit_id, Ticket.dispatched_at >= start, Ticket.dispatched_at < end)
+        .order_by(Ticket.dispatched_at, Ticket.id)).all()
+    r = rated_callbacks(start, end)
+    callbacks = db.session.execute(
+        select(Ticket.id, Ticket.tracking_no, r.c.at, Callback.source, r.c.resolved, r.c.satisfied)
+        .join(Ticket, Ticket.id == r.c.ticket_id).join(Callback, Callback.id == r.c.id)
+        .where(r.c.rn == 1, r.c.contacted.is_(True), r.c.at >= start, r.c.unit_id == unit_id)
+        .order_by(r.c.at, Ticket.id)).all()
+    return {"response": response, "callbacks": callbacks,
+            "on_time": sum(1 for x in response if x[5]),
+            "resolved": sum(1 for x in callbacks if x[4]), "satisfied": sum(1 for x in callbacks if x[5])}
