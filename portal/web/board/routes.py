@@ -151,3 +151,21 @@ def unit(code: str):
 
 def unit_url(unit: Unit, month: str | None) -> str:
     return url_for("board.unit", code=unit.code, month=month)
+
+
+@bp.route("/board/cases")
+def cases():
+    """公示: closed cases whose citizens consented; searchable and paged. No name or phone."""
+    from ...services import publicity
+    q = (request.args.get("q") or "").strip()[:50]
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    rows, total = publicity.cases(q, page)
+    pages = max(1, -(-total // publicity.PAGE_SIZE))
+    ctx = {"rows": rows, "total": total, "q": q, "page": min(page, pages), "pages": pages,
+           "locale": str(get_locale())}
+    if is_htmx():
+        return render_template("board/_cases.html", **ctx)
+    return render_template("board/cases.html", **ctx)
