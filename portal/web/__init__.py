@@ -22,12 +22,14 @@ log = logging.getLogger("portal.web")
 
 
 def register(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -52,7 +54,7 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.blueprint == "staff" or (current_user.is_authenticated and request.blueprint == "auth"):
+        if request.blueprint in ("staff", "admin") or (current_user.is_authenticated and request.blueprint == "auth"):
             response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
         return response
