@@ -449,6 +449,18 @@ def rule_delete(rule_id: int):
 # --- audit -------------------------------------------------------------------------------------------
 
 AUDIT_PAGE = 50
+AUDIT_LABELS = {
+    "unit.create": N_("新建单位"), "unit.rename": N_("单位改名"), "unit.move": N_("移动单位"),
+    "unit.deactivate": N_("停用单位"), "unit.activate": N_("启用单位"), "unit.import": N_("导入单位层级"),
+    "user.create": N_("新建账号"), "user.update": N_("修改账号"), "user.deactivate": N_("停用账号"),
+    "user.activate": N_("启用账号"), "user.reset_password": N_("重置密码"), "user.force_change": N_("强制修改密码"),
+    "user.reset_totp": N_("重置两步验证"), "user.enable_totp": N_("开启两步验证"),
+    "user.change_password": N_("修改本人密码"), "category.create": N_("新建分类"), "category.update": N_("修改分类"),
+    "category.deadline": N_("修改分类时限"), "settings.working_days": N_("时限计算方式"),
+    "rule.create": N_("新建派单规则"), "rule.update": N_("修改派单规则"), "rule.delete": N_("删除派单规则"),
+}
+TARGET_LABELS = {"unit": N_("单位"), "user": N_("账号"), "category": N_("分类"), "dispatch_rule": N_("派单规则"),
+                 "settings": N_("设置"), "ticket": N_("诉求")}
 
 
 @bp.route("/audit")
@@ -456,7 +468,7 @@ def audit():
     f = {k: request.args.get(k, "").strip() for k in ("action", "user", "target", "since", "until")}
     stmt = select(AuditEntry)
     if f["action"]:
-        stmt = stmt.where(AuditEntry.action.like(f"{f['action']}%"))
+        stmt = stmt.where(AuditEntry.action == f["action"])
     if f["target"]:
         stmt = stmt.where(AuditEntry.target_type == f["target"])
     if f["user"]:
@@ -477,4 +489,5 @@ def audit():
         User.id.in_({r.user_id for r in rows if r.user_id}))).all()) if rows else {}
     actions = sorted(db.session.scalars(select(AuditEntry.action).distinct()))
     return render_template("admin/audit.html", rows=rows, f=f, page=page, total=total, names=names,
-                           actions=actions, pages=max(1, -(-total // AUDIT_PAGE)))
+                           actions=actions, pages=max(1, -(-total // AUDIT_PAGE)), labels=AUDIT_LABELS,
+                           targets=TARGET_LABELS)
