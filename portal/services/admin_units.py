@@ -24,7 +24,8 @@ from .units import existing_units, import_units, rebuild_paths
 
 def _snapshot(unit: Unit) -> dict:
     return {"code": unit.code, "name": unit.name, "tier": unit.tier, "kind": unit.kind,
-            "parent": unit.parent.code if unit.parent is not None else None, "active": unit.active}
+            "parent": unit.parent.code if unit.parent is not None else None, "active": unit.active,
+            "leader_approval": unit.requires_leader_approval, "reviews_children": unit.reviews_child_feedback}
 
 
 def open_count(unit: Unit) -> int:
@@ -139,6 +140,20 @@ def deactivate_unit(admin: Actor, now: datetime, unit: Unit, transfer_to: Unit |
     audit.record(admin.user_id, "unit.deactivate", "unit", unit.id, now, before=before, after=_snapshot(unit),
                  moved=[t.tracking_no for t in tickets], to=transfer_to.code if transfer_to is not None else None)
     return len(tickets)
+
+
+def set_review(user_id: int, now: datetime, unit: Unit, *, leader_approval: bool, reviews_children: bool) -> None:
+    """一把手审核 (the unit's leader approves its feedback) and, for a tier-2 unit, reviewing its
+    streets' feedback. Feedback already waiting keeps the reviewer fixed when it was submitted."""
+    if reviews_children and unit.tier != Tier.UNIT:
+        raise InvalidInput(N_("只有第 2 级单位可以审核下级街道（乡镇）的反馈"))
+    before = _snapshot(unit)
+    unit.requires_leader_approval, unit.reviews_child_feedback = leader_approval, reviews_children
+    unit.updated_at = now
+    db.session.flush()
+    after = _snapshot(unit)
+    if after != before:
+        audit.record(user_id, "unit.review", "unit", unit.id, now, before=before, after=after)
 
 
 def activate_unit(user_id: int, now: datetime, unit: Unit) -> None:

@@ -48,7 +48,7 @@ ADMIN_GETS = ["/admin/", "/admin/units", "/admin/units/1", "/admin/units/1/node?
               "/admin/units/export.csv", "/admin/users", "/admin/users/{uid}", "/admin/categories", "/admin/categories/1",
               "/admin/rules", "/admin/audit"]
 ADMIN_POSTS = ["/admin/units/new", "/admin/units/1/rename", "/admin/units/1/move", "/admin/units/1/deactivate",
-               "/admin/units/1/activate", "/admin/units/import", "/admin/units/import/apply", "/admin/users",
+               "/admin/units/1/activate", "/admin/units/1/review", "/admin/units/import", "/admin/units/import/apply", "/admin/users",
                "/admin/users/{uid}", "/admin/users/{uid}/deactivate", "/admin/users/{uid}/activate",
                "/admin/users/{uid}/reset-password", "/admin/users/{uid}/force-change", "/admin/users/{uid}/reset-totp",
                "/admin/categories", "/admin/categories/1", "/admin/settings/deadlines", "/admin/rules",
@@ -188,6 +188,20 @@ def test_deactivate_moves_open_requests_in_one_step_through_perform(client, admi
     assert done.status is Status.CLOSED and done.handling_unit_id == chaowai.id   # history stays
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "unit.deactivate"))
     assert sorted(entry.detail["moved"]) == sorted([handling.tracking_no, pending.tracking_no])
+
+
+def test_feedback_review_settings(client, admin, make_ticket, users):
+    chaoyang, jianwai = unit("110105"), unit("110105001")
+    client.post(f"/admin/units/{jianwai.id}/review", data={"leader_approval": "1"})
+    resp = client.post(f"/admin/units/{jianwai.id}/review", data={"reviews_children": "1"}, follow_redirects=True)
+    assert "只有第 2 级单位" in page(resp)
+    client.post(f"/admin/units/{chaoyang.id}/review", data={"reviews_children": "1"})
+    db.session.expire_all()
+    assert jianwai.requires_leader_approval and chaoyang.reviews_child_feedback
+    # the street's feedback now waits for its leader
+    t = make_ticket(Status.FED_BACK, unit="110105001")
+    assert [e.action for e in t.events][-2:] == [Action.SUBMIT_FEEDBACK, Action.APPROVE_FEEDBACK]
+    assert audit_actions().count("unit.review") == 2
 
 
 def test_deactivate_refuses_a_unit_with_active_sub_units_and_the_center(client, admin):

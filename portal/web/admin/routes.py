@@ -195,6 +195,13 @@ def unit_deactivate(unit_id: int):
         _("单位已停用，移交在办诉求 %(n)s 件。"))
 
 
+@bp.route("/units/<int:unit_id>/review", methods=["POST"])
+def unit_review(unit_id: int):
+    return _unit_change(unit_id, lambda u: admin_units.set_review(
+        _uid(), utcnow(), u, leader_approval=request.form.get("leader_approval") == "1",
+        reviews_children=request.form.get("reviews_children") == "1"), _("已保存。"))
+
+
 @bp.route("/units/<int:unit_id>/activate", methods=["POST"])
 def unit_activate(unit_id: int):
     return _unit_change(unit_id, lambda u: admin_units.activate_unit(_uid(), utcnow(), u), _("单位已启用。"))
@@ -451,7 +458,7 @@ def rule_delete(rule_id: int):
 AUDIT_PAGE = 50
 AUDIT_LABELS = {
     "unit.create": N_("新建单位"), "unit.rename": N_("单位改名"), "unit.move": N_("移动单位"),
-    "unit.deactivate": N_("停用单位"), "unit.activate": N_("启用单位"), "unit.import": N_("导入单位层级"),
+    "unit.deactivate": N_("停用单位"), "unit.review": N_("修改反馈审核设置"), "unit.activate": N_("启用单位"), "unit.import": N_("导入单位层级"),
     "user.create": N_("新建账号"), "user.update": N_("修改账号"), "user.deactivate": N_("停用账号"),
     "user.activate": N_("启用账号"), "user.reset_password": N_("重置密码"), "user.force_change": N_("强制修改密码"),
     "user.reset_totp": N_("重置两步验证"), "user.enable_totp": N_("开启两步验证"),
