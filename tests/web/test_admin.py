@@ -530,3 +530,20 @@ def test_admin_home_links_every_admin_page(client, admin):
                      "/admin/units/import"):
         assert f'href="{endpoint}"' in body
     assert "/admin/jobs" not in body     # linked only once that blueprint exists (see test_two_factor.py)
+
+
+def test_a_file_too_large_is_refused(client, admin):
+    data = (HEADER + "".join(f"X{i:06d},单位{i},2,district,BJ12345\n" for i in range(12000))).encode()
+    assert len(data) > 300 * 1024
+    resp = upload(client, data)
+    assert resp.status_code == 400 and "文件过大" in page(resp)
+
+
+def test_a_large_city_previews_and_applies(client, admin):
+    """A file just under the limit survives the round trip through the preview form."""
+    rows = "".join(f"Y{i:05d},测试区{i},2,district,BJ12345\n" for i in range(7000))
+    data = (HEADER + rows).encode()
+    assert 250 * 1024 < len(data) < 300 * 1024
+    resp = apply_from(client, upload(client, data))
+    assert resp.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Unit).where(Unit.code.like("Y%"))) == 7000
