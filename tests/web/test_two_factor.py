@@ -148,3 +148,13 @@ def test_a_changed_secret_key_cannot_read_the_secret(app, users):
     assert totp.secret_of(user) == TEST_TOTP_SECRET
     app.config["SECRET_KEY"] = "another-key"
     assert totp.secret_of(user) is None
+
+
+def test_the_command_line_resets_a_lost_second_factor(app, client, users):
+    result = app.test_cli_runner().invoke(args=["portal", "reset-two-factor", "admin"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not users["admin"].totp_enabled and users["admin"].totp_secret is None
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.reset_totp")).user_id is None
+    assert sign_in(client, "admin").headers["Location"].endswith("/account/two-factor")
+    assert app.test_cli_runner().invoke(args=["portal", "reset-two-factor", "nobody"]).exit_code != 0
