@@ -248,6 +248,11 @@ def preview_import(data: bytes, *, deactivate_missing: bool = False) -> ImportPr
             if n:
                 out.problems.append(Problem(0, f"单位 {unit.code} {unit.name} 不在文件中，但还有 {n} 件在办诉求，"
                                                 "不能停用：请先在单位页面移交"))
+        gone = {u.code for u in out.deactivated}
+        for r in rows:
+            if r.parent_code in gone:
+                out.problems.append(Problem(r.line, f"上级单位 {r.parent_code} 不在文件中，将被停用"))
+        out.problems.sort(key=lambda p: p.line)
     return out
 
 

@@ -547,3 +547,10 @@ def test_a_large_city_previews_and_applies(client, admin):
     resp = apply_from(client, upload(client, data))
     assert resp.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Unit).where(Unit.code.like("Y%"))) == 7000
+
+
+def test_deactivating_missing_units_refuses_to_orphan_a_listed_unit(client, admin):
+    """With "deactivate missing", a unit whose parent is not in the file would hang under a stopped unit."""
+    data = (HEADER + "BJ12345,北京市12345市民服务热线,1,center,\n110105001,建外街道,3,street,110105\n").encode()
+    resp = upload(client, data, deactivate=True)
+    assert resp.status_code == 422 and "第 3 行" in page(resp) and "110105" in page(resp)
