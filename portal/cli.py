@@ -122,3 +122,18 @@ def scheduler_cmd():
     finally:
         runner.stop()
     sys.exit(0)
+
+
+@cli.command("reset-two-factor")
+@click.argument("username")
+def reset_two_factor_cmd(username: str):
+    """Switch off a user's two-factor sign-in (the last admin lost the phone); audited."""
+    from sqlalchemy import select
+    from .models import User
+    from .services.admin_users import reset_totp
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"没有用户 {username}")
+    reset_totp(None, utcnow(), user)
+    db.session.commit()
+    click.echo(f"已重置 {user.username} 的两步验证；下次登录时重新设置。")

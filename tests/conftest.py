@@ -30,6 +30,8 @@ from portal.domain.access import Actor, Role
 from portal.extensions import db
 
 TEST_PASSWORD = "test-password-123"
+#: the seeded admin's two-factor secret in tests (admins must have TOTP; login_as completes the step)
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 NOW = datetime(2026, 11, 16, 2, 0, 0)   # a Monday, 10:00 in Beijing
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -74,6 +76,8 @@ def _build_template(url: str) -> None:
         hashed = hash_password(TEST_PASSWORD)
         for user in db.session.scalars(select(User)):
             user.password_hash = hashed
+        from portal.services.totp import set_secret
+        set_secret(db.session.scalar(select(User).where(User.username == "admin")), TEST_TOTP_SECRET)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -210,8 +214,26 @@ def login_as(client, users):
         client.post("/logout")
         resp = client.post("/login", data={"username": username, "password": TEST_PASSWORD})
         assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+        if resp.headers["Location"].endswith("/login/code"):      # two-factor sign-in (every admin)
+            resp = client.post("/login/code", data={"code": totp_code(users[username])})
+            assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
         return users[username]
     return _login
+
+
+def totp_code(user) -> str:
+    """The user's current TOTP code; a step already used in this test is made usable again
+    (a code works once, and one test may sign in twice within 30 seconds)."""
+    import time
+
+    import pyotp
+    from portal.services.totp import secret_of
+    db.session.refresh(user)
+    step = int(time.time() // 30)
+    if user.totp_last_step is not None and user.totp_last_step >= step - 1:
+        user.totp_last_step = step - 2
+        db.session.commit()
+    return pyotp.TOTP(secret_of(user)).at(step * 30)
 
 
 @pytest.fixture

@@ -67,6 +67,8 @@ HOLDER_ACTIONS = frozenset({
 })
 CITIZEN_ACTIONS = frozenset({A.SUBMIT, A.SUPPLEMENT, A.RATE})
 SYSTEM_ACTIONS = frozenset({A.SUPERVISE})
+#: an admin acts on a request only to move it off a unit being deactivated (it never sees its content)
+ADMIN_ACTIONS = frozenset({A.TRANSFER})
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ def _role_allows(actor: Actor, action: Action, facts: Facts) -> bool:
         return action in CITIZEN_ACTIONS and (action is A.SUBMIT or facts.is_requester)
     if role is Role.SYSTEM:
         return action in SYSTEM_ACTIONS
+    if role is Role.ADMIN:
+        return action in ADMIN_ACTIONS
     return False
 
 
@@ -146,7 +150,8 @@ def can(actor: Actor, action: Action, facts: Facts) -> bool:
         return facts.status is None and _role_allows(actor, action, facts)
     if facts.status is None or (facts.status, action) not in TRANSITIONS:
         return False
-    return can_view(actor, facts) and _role_allows(actor, action, facts)
+    # an admin sees no request's content, but may transfer one (``ADMIN_ACTIONS``)
+    return (can_view(actor, facts) or actor.role is Role.ADMIN) and _role_allows(actor, action, facts)
 
 
 def permitted_actions(actor: Actor, facts: Facts) -> list[Action]:
@@ -164,6 +169,8 @@ def can_send_to(actor: Actor, action: Action, target: UnitRef) -> bool:
         return False
     if action is A.DISPATCH:
         return actor.tier == Tier.CENTER and target.tier in (Tier.UNIT, Tier.STREET)
+    if action is A.TRANSFER:
+        return actor.role is Role.ADMIN and target.tier in (Tier.UNIT, Tier.STREET)
     if action is A.REDISPATCH:
         return (actor.tier == Tier.UNIT and target.tier == Tier.STREET
                 and actor.unit_id in target.ancestors and target.id != actor.unit_id)

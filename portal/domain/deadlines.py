@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from .lifecycle import N_
@@ -49,10 +49,55 @@ class DueTimes:
     feedback_due: datetime
 
 
-def due_times(dispatched_at: datetime, rule: DeadlineRule) -> DueTimes:
+def is_working_day(day: date) -> bool:
+    """China's official calendar: public holidays off, make-up workdays (调休) on.
+
+    The ``chinesecalendar`` package knows the years the State Council has published; for a
+    year it does not know yet, Monday to Friday are working days.
+    """
+    import chinese_calendar
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """How deadlines count: natural time, or working days only (工作日).
+
+    With working days the clock runs only during the local (Beijing) dates that are working
+    days: a 7-day feedback deadline is seven working days, a 2-hour sign-for deadline started
+    on a Saturday runs out on Monday at 02:00 local time. Every deadline the services compute
+    goes through ``add``.
+    """
+    working_days: bool = False
+
+    def add(self, start: datetime, delta: timedelta) -> datetime:
+        """``start`` (naive UTC) plus ``delta`` of counted time, as naive UTC."""
+        if not self.working_days:
+            return start + delta
+        local = to_local(start).replace(tzinfo=None)
+        remaining = delta
+        for _ in range(3660):                       # ten years of days: a bound, never reached
+            midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
+            if is_working_day(local.date()):
+                available = midnight - local
+                if remaining <= available:
+                    return from_local(local + remaining)
+                remaining -= available
+            local = midnight
+        raise ValueError("deadline too far away")
+
+
+NATURAL = Calendar(False)
+WORKING_DAYS = Calendar(True)
+
+
+def due_times(dispatched_at: datetime, rule: DeadlineRule, calendar: Calendar = NATURAL) -> DueTimes:
     return DueTimes(
-        sign_due=dispatched_at + timedelta(minutes=rule.sign_minutes),
-        feedback_due=dispatched_at + timedelta(hours=rule.feedback_hours),
+        sign_due=calendar.add(dispatched_at, timedelta(minutes=rule.sign_minutes)),
+        feedback_due=calendar.add(dispatched_at, timedelta(hours=rule.feedback_hours)),
     )
 
 
@@ -60,13 +105,15 @@ class BadExtension(ValueError):
     pass
 
 
-def check_extension(now: datetime, current_due: datetime, requested: datetime) -> datetime:
-    """An extension must move the due time later, into the future, and at most 15 days on."""
+def check_extension(now: datetime, current_due: datetime, requested: datetime,
+                    calendar: Calendar = NATURAL) -> datetime:
+    """An extension must move the due time later, into the future, and at most 15 days on
+    (15 working days when the city counts working days)."""
     if requested <= now:
         raise BadExtension(N_("延期后的时限必须晚于当前时间"))
     if requested <= current_due:
         raise BadExtension(N_("延期后的时限必须晚于原办理时限"))
-    if requested - current_due > MAX_EXTENSION:
+    if requested > calendar.add(current_due, MAX_EXTENSION):
         raise BadExtension(N_("延期不得超过15天"))
     return requested
 

@@ -84,6 +84,7 @@ class Action(str, enum.Enum):
     TRANSFER_DISCIPLINE = "transfer_discipline"  # 纪检移送
     SUPPLEMENT = "supplement"                # 市民补充
     RATE = "rate"                            # 市民评价
+    TRANSFER = "transfer"                    # 移交（管理员停用单位时移走其在办诉求）
 
     @property
     def label(self) -> str:
@@ -149,6 +150,9 @@ def _build() -> dict[tuple[Status, Action], Status]:
     t[S.FED_BACK, A.RATE] = S.CALLED_BACK
     t[S.CALLED_BACK, A.RATE] = S.CALLED_BACK
     t[S.CLOSED, A.RATE] = S.CLOSED
+    # an admin moves the work of a unit being deactivated to another unit, which signs anew
+    for s in WITH_UNIT:
+        t[s, A.TRANSFER] = S.DISPATCHED
     return t
 
 
@@ -200,6 +204,7 @@ ACTION_LABELS = {
     A.APPROVE_FEEDBACK: N_("审核通过反馈"), A.REJECT_FEEDBACK: N_("退回反馈"), A.SEND_BACK: N_("退回重新办理"),
     A.CALLBACK: N_("回访"), A.REHANDLE: N_("重办"), A.CLOSE: N_("办结"), A.SUPERVISE: N_("督办"),
     A.TRANSFER_DISCIPLINE: N_("纪检移送"), A.SUPPLEMENT: N_("补充说明"), A.RATE: N_("评价"),
+    A.TRANSFER: N_("移交"),
 }
 
 #: the same words on a button, where English wants a verb ("Sign for", not "Signed for"):
@@ -211,5 +216,5 @@ BUTTON_LABELS = [
     NC_("action", "同意延期"), NC_("action", "驳回延期"), NC_("action", "反馈"), NC_("action", "提交反馈待审核"),
     NC_("action", "审核通过反馈"), NC_("action", "退回反馈"), NC_("action", "退回重新办理"), NC_("action", "回访"),
     NC_("action", "重办"), NC_("action", "办结"), NC_("action", "督办"), NC_("action", "纪检移送"),
-    NC_("action", "补充说明"), NC_("action", "评价"),
+    NC_("action", "补充说明"), NC_("action", "评价"), NC_("action", "移交"),
 ]

@@ -1,4 +1,5 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate. Only ``portal.services`` changes them."""
+from .admin import DispatchRule, Setting
 from .audit import AuditEntry
 from .category import Category, CategoryDeadline
 from .kb import KbArticle
@@ -9,5 +10,5 @@ from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
 
-__all__ = ["AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User",
+__all__ = ["DispatchRule", "Setting", "AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User",
            "RankingRow", "RankingSettings", "RankingSnapshot", "JobRun", "SchedulerLock"]

@@ -29,6 +29,11 @@ class User(UserMixin, db.Model):
     #: bumped on password change / logout-everywhere; part of the session id
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: two-factor sign-in (TOTP): the secret, encrypted (services/totp.py); set up when enabled
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: the last 30-second time step a code was accepted for: a code works once
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
 

@@ -100,3 +100,78 @@ def top_level() -> list[Category]:
 def children_of(parent_id: int) -> list[Category]:
     return list(db.session.scalars(select(Category).where(Category.parent_id == parent_id, Category.active)
                                    .order_by(Category.position)))
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+def _cat_snapshot(cat: Category) -> dict:
+    return {"code": cat.code, "name": cat.name, "name_en": cat.name_en,
+            "parent": cat.parent.code if cat.parent is not None else None, "active": cat.active,
+            "deadlines": {d.urgency.value: [d.sign_minutes, d.feedback_hours] for d in cat.deadlines}}
+
+
+def all_tree() -> list[tuple[Category, list[Category]]]:
+    """Every category, active or not, as (top level, children)."""
+    cats = list(db.session.scalars(select(Category).order_by(Category.position, Category.code)))
+    tops = [c for c in cats if c.parent_id is None]
+    return [(t, [c for c in cats if c.parent_id == t.id]) for t in tops]
+
+
+def create_category(admin_id: int, now, *, code: str, name: str, name_en: str, parent: Category | None) -> Category:
+    from ..domain.lifecycle import N_
+    from . import audit
+    from .tickets import InvalidInput
+    code, name, name_en = (code or "").strip(), (name or "").strip(), (name_en or "").strip()
+    if not code or len(code) > 32 or not name or len(name) > 64 or len(name_en) > 128:
+        raise InvalidInput(N_("编码和名称不能为空，且不能过长"))
+    if db.session.scalar(select(Category).where(Category.code == code)) is not None:
+        raise InvalidInput(N_("编码已存在"))
+    if parent is not None and parent.parent_id is not None:
+        raise InvalidInput(N_("分类只有两级：上级必须是一级分类"))
+    position = len(parent.children) if parent is not None else len(top_level())
+    cat = Category(code=code, name=name, name_en=name_en, parent=parent, position=position, active=True)
+    db.session.add(cat)
+    db.session.flush()
+    audit.record(admin_id, "category.create", "category", cat.id, now, after=_cat_snapshot(cat))
+    return cat
+
+
+def update_category(admin_id: int, now, cat: Category, *, name: str, name_en: str, active: bool) -> None:
+    from ..domain.lifecycle import N_
+    from . import audit
+    from .tickets import InvalidInput
+    name, name_en = (name or "").strip(), (name_en or "").strip()
+    if not name or len(name) > 64 or len(name_en) > 128:
+        raise InvalidInput(N_("名称不能为空，且不能过长"))
+    before = _cat_snapshot(cat)
+    cat.name, cat.name_en, cat.active = name, name_en, active
+    db.session.flush()
+    after = _cat_snapshot(cat)
+    if after != before:
+        audit.record(admin_id, "category.update", "category", cat.id, now, before=before, after=after)
+
+
+def set_deadline(admin_id: int, now, cat: Category, urgency: Urgency, sign_minutes: int | None,
+                 feedback_hours: int | None) -> None:
+    """The category's own deadlines at one urgency; both empty → inherit (parent, then city default)."""
+    from ..domain.lifecycle import N_
+    from . import audit
+    from .tickets import InvalidInput
+    before = _cat_snapshot(cat)
+    row = next((d for d in cat.deadlines if d.urgency is urgency), None)
+    if sign_minutes is None and feedback_hours is None:
+        if row is not None:
+            cat.deadlines.remove(row)
+    else:
+        if not sign_minutes or not feedback_hours or sign_minutes <= 0 or feedback_hours <= 0 \
+                or sign_minutes > 7 * 24 * 60 or feedback_hours > 90 * 24:
+            raise InvalidInput(N_("时限必须是正整数：签收不超过 7 天，反馈不超过 90 天"))
+        if row is None:
+            cat.deadlines.append(CategoryDeadline(urgency=urgency, sign_minutes=sign_minutes,
+                                                  feedback_hours=feedback_hours))
+        else:
+            row.sign_minutes, row.feedback_hours = sign_minutes, feedback_hours
+    db.session.flush()
+    after = _cat_snapshot(cat)
+    if after != before:
+        audit.record(admin_id, "category.deadline", "category", cat.id, now, before=before, after=after)

@@ -23,6 +23,7 @@ from ..domain.lifecycle import TERMINAL, Action, IllegalTransition, N_, Status, 
 from ..domain.tracking import new_query_code, new_tracking_number
 from ..extensions import db
 from . import notify
+from .settings import calendar
 from ..models import Callback, Category, CategoryDeadline, Ticket, TicketEvent, TicketUnit, Unit
 
 A = Action
@@ -337,7 +338,7 @@ def _dispatch(ticket, actor, now, d):
     for a in assists:
         if not isinstance(a, Unit) or a.id == unit.id or not can_send_to(actor, A.DISPATCH, a.ref()):
             raise InvalidInput(N_("协办单位无效"))
-    dues = due_times(now, deadline_rule(ticket.category, ticket.urgency))
+    dues = due_times(now, deadline_rule(ticket.category, ticket.urgency), calendar())
     _release_primary(ticket)
     for tu in ticket.units:
         if tu.role == "assist":
@@ -364,8 +365,29 @@ def _redispatch(ticket, actor, now, d):
     ticket.redispatch_count += 1
     # the street gets its own sign-for clock; the feedback due time stays the city's
     ticket.dispatched_at, ticket.signed_at = now, None
-    ticket.sign_due_at = now + timedelta(minutes=rule.sign_minutes)
+    ticket.sign_due_at = calendar().add(now, timedelta(minutes=rule.sign_minutes))
     return Outcome(unit=unit, public=True, note=_text(d, "note", "", required=False))
+
+
+@handles(A.TRANSFER)
+def _transfer(ticket, actor, now, d):
+    """移交: an admin moves work off a unit being deactivated. The new unit signs anew (a fresh
+    sign-for clock); the feedback due time stays; a pending return, extension or review lapses."""
+    unit = _target(actor, A.TRANSFER, d)
+    if unit.id == ticket.handling_unit_id:
+        raise InvalidInput(N_("请选择另一个承办单位"))
+    old = ticket.handling_unit
+    rule = deadline_rule(ticket.category, ticket.urgency)
+    _release_primary(ticket)
+    ticket.handling_unit = unit
+    ticket.handling_unit_id = unit.id
+    _assign(ticket, unit, now)
+    ticket.dispatched_at, ticket.signed_at = now, None
+    ticket.sign_due_at = calendar().add(now, timedelta(minutes=rule.sign_minutes))
+    ticket.pending_due_at = None
+    ticket.review_unit_id, ticket.review_by_leader = None, False
+    return Outcome(unit=unit, note=_text(d, "note", "", required=False),
+                   data={"from": old.code if old is not None else None, "to": unit.code})
 
 
 @handles(A.SIGN)
@@ -400,7 +422,7 @@ def _approve_return(ticket, actor, now, d):
 def _reject_return(ticket, actor, now, d):
     reason = _text(d, "reason", N_("驳回退单必须说明理由"))
     rule = deadline_rule(ticket.category, ticket.urgency)
-    ticket.sign_due_at = now + timedelta(minutes=rule.sign_minutes)
+    ticket.sign_due_at = calendar().add(now, timedelta(minutes=rule.sign_minutes))
     return Outcome(note=reason)
 
 
@@ -410,7 +432,7 @@ def _request_extension(ticket, actor, now, d):
     if not isinstance(due, datetime):
         raise InvalidInput(N_("请填写延期后的办理时限"))
     try:
-        ticket.pending_due_at = check_extension(now, ticket.feedback_due_at, due)
+        ticket.pending_due_at = check_extension(now, ticket.feedback_due_at, due, calendar())
     except BadExtension as exc:
         raise InvalidInput(str(exc)) from None
     return Outcome(note=_text(d, "reason", N_("申请延期必须说明理由")), data={"due": due.isoformat()})
@@ -503,7 +525,8 @@ def _rehandle(ticket, actor, now, d):
     if _last_callback_good(ticket):
         raise InvalidInput(N_("回访已解决且满意，无需重办"))
     reason = _text(d, "reason", N_("重办必须说明理由"))
-    due = d.get("due") or now + timedelta(hours=deadline_rule(ticket.category, ticket.urgency).feedback_hours)
+    due = d.get("due") or calendar().add(
+        now, timedelta(hours=deadline_rule(ticket.category, ticket.urgency).feedback_hours))
     if due <= now:
         raise InvalidInput(N_("重办时限必须晚于当前时间"))
     ticket.feedback_due_at = due

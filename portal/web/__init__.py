@@ -22,6 +22,7 @@ log = logging.getLogger("portal.web")
 
 
 def register(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
@@ -32,6 +33,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(board_bp)
     from .rankings import bp as rankings_bp      # issue 5: job runs, ranking settings, a unit's rates
     app.register_blueprint(rankings_bp)
+    app.register_blueprint(admin_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -56,7 +58,7 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.blueprint == "staff" or (current_user.is_authenticated and request.blueprint == "auth"):
+        if request.blueprint in ("staff", "admin") or (current_user.is_authenticated and request.blueprint == "auth"):
             response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
         return response

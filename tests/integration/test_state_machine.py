@@ -46,7 +46,7 @@ TEXTS = ["已核实情况", "请尽快办理", "市民反映属实，已安排�
 NEED_DETAILS = frozenset({
     A.ANSWER, A.INVALIDATE, A.MERGE, A.DISPATCH, A.REDISPATCH, A.NOTE, A.REQUEST_RETURN, A.REJECT_RETURN,
     A.REQUEST_EXTENSION, A.REJECT_EXTENSION, A.FEEDBACK, A.SUBMIT_FEEDBACK, A.REJECT_FEEDBACK, A.SEND_BACK,
-    A.CALLBACK, A.REHANDLE, A.TRANSFER_DISCIPLINE, A.SUPPLEMENT, A.RATE,
+    A.CALLBACK, A.REHANDLE, A.TRANSFER_DISCIPLINE, A.SUPPLEMENT, A.RATE, A.TRANSFER,
 })
 #: handlers whose view of every request is checked: the SQL scope against the permission rule
 SCOPE_UNITS = ["110105", "110105001", "110105002", "110105003", "110108", "110108001", "D-SCJGJ", "E-ZLS"]
@@ -135,6 +135,9 @@ def test_random_lives_of_requests(app, units, now):
                 return d
             if action is A.REDISPATCH:
                 return {"unit": units[data.draw(st.sampled_from(STREETS_UNDER[t.handling_unit.code]))]}
+            if action is A.TRANSFER:      # an admin moves the work off the unit (as when deactivating it)
+                return {"unit": units[data.draw(st.sampled_from(
+                    [c for c in DISPATCH_TARGETS if c != t.handling_unit.code]))]}
             if action in (A.SIGN, A.APPROVE_RETURN, A.APPROVE_EXTENSION, A.APPROVE_FEEDBACK):
                 return {}
             if action in (A.NOTE, A.TRANSFER_DISCIPLINE):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from portal.domain.access import (
     Actor, Facts, Role, Tier, UnitRef, can, can_send_to, can_view, permitted_actions,
 )
-from portal.domain.lifecycle import TRANSITIONS, Action, Status
+from portal.domain.lifecycle import TRANSITIONS, WITH_UNIT, Action, Status
 
 A, S, R = Action, Status, Role
 
@@ -96,6 +96,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.SIGN, A.NOTE, A.REQUEST_RETURN},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-handling", street(S.HANDLING), {
         "operator": {A.SUPPLEMENT},
@@ -104,12 +105,14 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.NOTE, A.REQUEST_RETURN, A.REQUEST_EXTENSION, A.FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-return-pending", street(S.RETURN_PENDING), {
         "operator": {A.SUPPLEMENT},
         "dispatcher": {A.APPROVE_RETURN, A.REJECT_RETURN, A.SUPERVISE, A.SUPPLEMENT, A.TRANSFER_DISCIPLINE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-extension-pending", street(S.EXTENSION_PENDING), {
         "operator": {A.SUPPLEMENT},
@@ -119,12 +122,14 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.NOTE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-feedback-review-no-reviewer", street(S.FEEDBACK_REVIEW), {
         "operator": {A.SUPPLEMENT},
         "dispatcher": CENTER_OPEN,
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-fed-back", street(S.FED_BACK), {
         "operator": {A.SEND_BACK, A.CALLBACK, A.SUPPLEMENT},
@@ -150,6 +155,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@10": {A.SIGN, A.NOTE, A.REQUEST_RETURN, A.REDISPATCH},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("district-handling", district(S.HANDLING), {
         "operator": {A.SUPPLEMENT},
@@ -158,12 +164,14 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@10": {A.REDISPATCH, A.NOTE, A.REQUEST_RETURN, A.REQUEST_EXTENSION, A.FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("district-return-pending", district(S.RETURN_PENDING), {
         "operator": {A.SUPPLEMENT},
         "dispatcher": {A.APPROVE_RETURN, A.REJECT_RETURN, A.SUPERVISE, A.SUPPLEMENT, A.TRANSFER_DISCIPLINE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     # feedback must be reviewed by the district: the street submits it for review instead
     ("street-handling-reviewed-by-district", street(S.HANDLING, review_unit_id=10), {
@@ -173,6 +181,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.NOTE, A.REQUEST_RETURN, A.REQUEST_EXTENSION, A.SUBMIT_FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-handling-reviewed-by-own-leader", street(S.HANDLING, review_unit_id=101, review_by_leader=True), {
         "operator": {A.SUPPLEMENT},
@@ -181,6 +190,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.NOTE, A.REQUEST_RETURN, A.REQUEST_EXTENSION, A.SUBMIT_FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-review-by-district-staff", street(S.FEEDBACK_REVIEW, review_unit_id=10), {
         "operator": {A.SUPPLEMENT},
@@ -189,6 +199,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@10": {A.APPROVE_FEEDBACK, A.REJECT_FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-review-by-district-leader", street(S.FEEDBACK_REVIEW, review_unit_id=10, review_by_leader=True), {
         "operator": {A.SUPPLEMENT},
@@ -196,6 +207,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@10": {A.APPROVE_FEEDBACK, A.REJECT_FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("street-review-by-own-leader", street(S.FEEDBACK_REVIEW, review_unit_id=101, review_by_leader=True), {
         "operator": {A.SUPPLEMENT},
@@ -203,6 +215,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@101": {A.APPROVE_FEEDBACK, A.REJECT_FEEDBACK},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     # an assisting unit (协办) may only add notes, and only while notes are possible at all
     ("assisted-dispatched", assisted(S.DISPATCHED), {
@@ -214,6 +227,7 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@201": {A.NOTE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("assisted-handling", assisted(S.HANDLING), {
         "operator": {A.SUPPLEMENT},
@@ -224,12 +238,14 @@ SCENARIOS: list[tuple[str, Facts, dict[str, set[Action]]]] = [
         "leader@201": {A.NOTE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("assisted-return-pending", assisted(S.RETURN_PENDING), {
         "operator": {A.SUPPLEMENT},
         "dispatcher": {A.APPROVE_RETURN, A.REJECT_RETURN, A.SUPERVISE, A.SUPPLEMENT, A.TRANSFER_DISCIPLINE},
         "citizen": {A.SUPPLEMENT},
         "system": {A.SUPERVISE},
+        "admin": {A.TRANSFER},   # only to move it off a unit being deactivated
     }),
     ("assisted-fed-back", assisted(S.FED_BACK), {
         "operator": {A.SEND_BACK, A.CALLBACK, A.SUPPLEMENT},
@@ -296,11 +312,23 @@ def test_district_sees_its_street_but_not_the_other_way_round():
     assert not can_view(ACTORS["handler@30"], street(S.HANDLING))      # a department
 
 
-def test_admin_sees_and_does_nothing():
+def test_admin_sees_nothing_and_may_only_transfer_work_a_unit_holds():
     for _, facts, _ in SCENARIOS:
         assert not can_view(ACTORS["admin"], facts)
-        assert permitted_actions(ACTORS["admin"], facts) == []
+        held = facts.status in WITH_UNIT
+        assert permitted_actions(ACTORS["admin"], facts) == ([A.TRANSFER] if held else [])
     assert not can(ACTORS["admin"], A.SUBMIT, Facts(None))
+
+
+def test_only_an_admin_transfers_and_only_to_an_active_tier_2_or_3_unit():
+    street_101 = UnitRef(101, 3, True, frozenset({1, 10, 101}))
+    district_10 = UnitRef(10, 2, True, frozenset({1, 10}))
+    assert can_send_to(ACTORS["admin"], A.TRANSFER, street_101)
+    assert can_send_to(ACTORS["admin"], A.TRANSFER, district_10)
+    assert not can_send_to(ACTORS["admin"], A.TRANSFER, UnitRef(1, 1, True, frozenset({1})))
+    assert not can_send_to(ACTORS["admin"], A.TRANSFER, UnitRef(102, 3, False, frozenset({1, 10, 102})))
+    for name in ("dispatcher", "handler@10", "leader@101"):
+        assert not can_send_to(ACTORS[name], A.TRANSFER, street_101)
 
 
 def test_unit_staff_without_a_unit_see_nothing():

@@ -136,3 +136,60 @@ def test_utcnow_is_naive_utc():
     after = datetime.now(timezone.utc).replace(tzinfo=None)
     assert now.tzinfo is None
     assert before <= now <= after
+
+
+# --- working days (工作日): China's holidays and make-up workdays --------------------------------
+
+from portal.domain.deadlines import NATURAL, WORKING_DAYS, is_working_day  # noqa: E402
+
+
+def local(*args) -> datetime:
+    """A Beijing wall-clock time as naive UTC."""
+    return from_local(datetime(*args))
+
+
+def test_the_official_calendar_is_used():
+    assert not is_working_day(datetime(2026, 10, 1).date())     # National Day
+    assert not is_working_day(datetime(2026, 9, 25).date())     # Mid-Autumn Festival, a Friday
+    assert is_working_day(datetime(2026, 9, 20).date())         # make-up workday, a Sunday
+    assert is_working_day(datetime(2026, 10, 10).date())        # make-up workday, a Saturday
+    assert not is_working_day(datetime(2026, 10, 11).date())    # an ordinary Sunday
+
+
+def test_natural_days_count_every_hour():
+    start = local(2026, 9, 30, 10, 0)
+    assert NATURAL.add(start, timedelta(days=7)) == start + timedelta(days=7)
+
+
+def test_seven_working_days_skip_the_national_day_week_and_count_the_make_up_saturday():
+    # 14 h left on 30 Sep; 1–7 Oct off; 8, 9, 10 (Sat, make-up), 12, 13, 14 Oct; 10 h on 15 Oct
+    assert WORKING_DAYS.add(local(2026, 9, 30, 10, 0), timedelta(days=7)) == local(2026, 10, 15, 10, 0)
+
+
+def test_a_sign_for_clock_started_on_a_holiday_runs_from_the_next_working_day():
+    assert WORKING_DAYS.add(local(2026, 10, 3, 10, 0), timedelta(minutes=120)) == local(2026, 10, 8, 2, 0)
+
+
+def test_a_make_up_workday_counts():
+    assert WORKING_DAYS.add(local(2026, 9, 20, 10, 0), timedelta(hours=2)) == local(2026, 9, 20, 12, 0)
+
+
+def test_a_year_the_calendar_does_not_know_yet_skips_weekends():
+    # 5 Jan 2030 is a Saturday
+    assert WORKING_DAYS.add(local(2030, 1, 5, 10, 0), timedelta(hours=2)) == local(2030, 1, 7, 2, 0)
+
+
+def test_due_times_follow_the_calendar():
+    dues = due_times(local(2026, 9, 30, 10, 0), DEFAULT_RULES[Urgency.NORMAL], WORKING_DAYS)
+    assert dues == DueTimes(sign_due=local(2026, 9, 30, 12, 0), feedback_due=local(2026, 10, 15, 10, 0))
+
+
+def test_an_extension_may_reach_15_working_days_on():
+    due = local(2026, 9, 30, 10, 0)
+    now = due - timedelta(days=1)
+    requested = due + timedelta(days=20)           # past 15 natural days, within 15 working days
+    with pytest.raises(BadExtension):
+        check_extension(now, due, requested)
+    assert check_extension(now, due, requested, WORKING_DAYS) == requested
+    with pytest.raises(BadExtension):
+        check_extension(now, due, due + timedelta(days=40), WORKING_DAYS)

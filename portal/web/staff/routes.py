@@ -159,12 +159,18 @@ def _unit_choices():
 
 
 def dispatch_suggestions(ticket: Ticket) -> list[tuple[Unit, str]]:
-    """Where to send it: the street itself (直派街乡), its district, and where similar
+    """Where to send it: the admin's dispatch rule first (category × area), then the street
+    itself (直派街乡), its district, and where similar
     requests (same category and street) went before and were fed back."""
     out: list[tuple[Unit, str]] = []
+    from ...services.dispatch_rules import suggestion
+    ruled = suggestion(ticket.category, ticket.street, ticket.district)
+    if ruled is not None:
+        out.append((ruled, _("派单规则")))
     if ticket.street is not None and ticket.street.active:
-        out.append((ticket.street, _("诉求所在街道（乡镇）")))
-        if ticket.street.parent is not None:
+        if ticket.street.id not in {u.id for u, _ in out}:
+            out.append((ticket.street, _("诉求所在街道（乡镇）")))
+        if ticket.street.parent is not None and ticket.street.parent.id not in {u.id for u, _ in out}:
             out.append((ticket.street.parent, _("所在区")))
     stmt = (select(Ticket.handling_unit_id, func.count().label("n")).where(
         Ticket.category_id == ticket.category_id, Ticket.street_id == ticket.street_id, Ticket.id != ticket.id,
