@@ -2,9 +2,10 @@
 from .audit import AuditEntry
 from .category import Category, CategoryDeadline
 from .kb import KbArticle
+from .open311 import ApiKey, Open311Request, UnitContact
 from .outbox import OutboxMessage
 from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
 
-__all__ = ["AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User"]
+__all__ = ["AuditEntry", "ApiKey", "Open311Request", "UnitContact", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User"]

@@ -28,6 +28,10 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    from .open311 import bp as open311_bp       # issue 8: Open311 API
+    from .channels import bp as channels_bp     # issue 8: API keys, outbox, channel counts (admin)
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(channels_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
