@@ -228,17 +228,21 @@ def _list(text: str | None) -> list[str]:
 
 
 def check_query(args: dict[str, str], now: datetime) -> Query:
-    """The spec's filters and defaults: ``service_request_id`` overrides the rest; otherwise a
-    window of at most 90 days (default: the latest 90) and at most 1,000 records a page."""
+    """The spec's filters and defaults: ``service_request_id`` overrides the rest (which must
+    still be well-formed); otherwise a window of at most 90 days (default: the latest 90) and
+    at most 1,000 records a page."""
     page = _positive(args.get("page"), "page", 1, 1_000_000)
     page_size = _positive(args.get("page_size"), "page_size", MAX_RECORDS, MAX_RECORDS)
+    end = parse_w3(args["end_date"], "end_date") if (args.get("end_date") or "").strip() else None
+    start = parse_w3(args["start_date"], "start_date") if (args.get("start_date") or "").strip() else None
+    statuses = set(_list(args.get("status"))) or None
+    if statuses and not statuses <= {"open", "closed"}:
+        raise ApiError(400, N_("status 只能是 open 或 closed"))
     ids = _list(args.get("service_request_id"))
     if ids:
         if len(ids) > MAX_IDS:
             raise ApiError(400, N_("一次最多查询 1000 个 service_request_id"))
         return Query(ids=ids, page=page, page_size=page_size)
-    end = parse_w3(args["end_date"], "end_date") if (args.get("end_date") or "").strip() else None
-    start = parse_w3(args["start_date"], "start_date") if (args.get("start_date") or "").strip() else None
     if end is None:
         end = now if start is None else min(now, start + WINDOW)
     if start is None:
@@ -247,9 +251,6 @@ def check_query(args: dict[str, str], now: datetime) -> Query:
         raise ApiError(400, N_("end_date 不能早于 start_date"))
     if end - start > WINDOW:
         raise ApiError(400, N_("查询时间范围不能超过 90 天"))
-    statuses = set(_list(args.get("status"))) or None
-    if statuses and not statuses <= {"open", "closed"}:
-        raise ApiError(400, N_("status 只能是 open 或 closed"))
     codes = _list(args.get("service_code")) or None
     return Query(codes=codes, start=start, end=end, statuses=statuses, page=page, page_size=page_size)
 

@@ -83,6 +83,11 @@ SCHEMAS = {
 }
 
 
+def _or_empty(schema: dict) -> dict:
+    """The spec: an optional argument passed empty is the same as one not passed."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
 def _ok(schema: dict, description: str = "OK") -> dict:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
@@ -131,14 +136,16 @@ def document(server_url: str) -> dict:
                          "description": "Comma-separated; overrides every other filter."},
                         {"name": "service_code", "in": "query", "schema": {"type": "string"},
                          "description": "Comma-separated."},
-                        {"name": "start_date", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "end_date", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "start_date", "in": "query", "schema": _or_empty({"type": "string", "format": "date-time"}),
+                         "description": "w3 datetime with its zone; empty is the same as absent."},
+                        {"name": "end_date", "in": "query", "schema": _or_empty({"type": "string", "format": "date-time"}),
+                         "description": "w3 datetime with its zone; empty is the same as absent."},
                         {"name": "status", "in": "query", "schema": {"type": "string"},
                          "description": "open, closed or both, comma-separated."},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                        {"name": "page", "in": "query", "schema": _or_empty({"type": "integer", "minimum": 1}),
                          "description": "Paging extension: 1-based page; a Link header names the next page."},
                         {"name": "page_size", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                         "schema": _or_empty({"type": "integer", "minimum": 1, "maximum": 1000}),
                          "description": "Paging extension: records per page, at most (and by default) 1000."},
                         API_KEY_QUERY, JURISDICTION,
                     ],

@@ -2,7 +2,7 @@
 ``{code, description}`` (``<errors><error>…`` in XML) and the HTTP status in ``code``."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from flask_babel import force_locale, gettext
 from werkzeug.exceptions import TooManyRequests
 
@@ -34,9 +34,12 @@ class Translator:
 
 
 def _tr() -> Translator:
-    if "open311_tr" not in g:
-        g.open311_tr = Translator(request.accept_languages.best_match(["zh", "en"]) or "zh")
-    return g.open311_tr
+    # cached on the request itself, not on g (an app context can outlive one request)
+    tr = request.environ.get("portal.open311_tr")
+    if tr is None:
+        tr = request.environ["portal.open311_tr"] = Translator(request.accept_languages.best_match(["zh", "en"])
+                                                                or "zh")
+    return tr
 
 
 def _fmt(fmt: str) -> str:
@@ -83,10 +86,9 @@ def _presented_key() -> str | None:
 
 def current_key():
     """The active key the caller presented (cached for the request), else None."""
-    cached = g.get("open311_key", _UNSET)
+    cached = request.environ.get("portal.open311_key", _UNSET)
     if cached is _UNSET:
-        cached = apikeys.active_key(_presented_key())
-        g.open311_key = cached
+        cached = request.environ["portal.open311_key"] = apikeys.active_key(_presented_key())
     return cached
 
 
