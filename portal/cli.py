@@ -14,6 +14,8 @@ from .domain.hierarchy import HierarchyError
 from .extensions import db
 
 cli = AppGroup("portal", help="12345 portal commands.")
+from .cli_apikeys import apikey_group  # noqa: E402  (issue 8)
+cli.add_command(apikey_group)
 
 
 @cli.command("import-units")

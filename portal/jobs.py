@@ -16,6 +16,7 @@ from .domain.deadlines import utcnow
 from .domain.lifecycle import WITH_UNIT, Action
 from .extensions import db
 from .models import Ticket
+from .services.notify import warn_deadlines
 from .services.tickets import perform
 
 log = logging.getLogger("portal.jobs")
@@ -80,6 +81,7 @@ JOBS: dict[str, tuple[Callable[..., object], dict]] = {
     "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
     "rank_freeze": (rank_freeze, {"trigger": "cron", "day": 1, "hour": 2, "minute": 0}),
     "rank_refresh": (rank_refresh, {"trigger": "cron", "minute": 5}),
+    "warn_deadlines": (warn_deadlines, {"trigger": "interval", "minutes": 10}),
 }
 
 

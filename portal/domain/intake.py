@@ -25,6 +25,11 @@ class Channel(str, enum.Enum):
     WECHAT = "wechat"
     APP = "app"
     API = "api"
+    # other channels that feed the one queue through the Open311 API (issue 8)
+    WEIBO = "weibo"
+    MESSAGE_BOARD = "msgboard"      # 人民网留言板 and other message boards
+    MEDIA = "media"
+    HOTLINE = "hotline"             # other hotlines' systems
 
     @property
     def label(self) -> str:
@@ -43,4 +48,6 @@ KIND_LABELS = {
 CHANNEL_LABELS = {
     Channel.WEB: N_("网站"), Channel.PHONE: N_("电话"), Channel.WECHAT: N_("微信"),
     Channel.APP: N_("移动应用"), Channel.API: N_("接口"),
+    Channel.WEIBO: N_("微博"), Channel.MESSAGE_BOARD: N_("留言板"), Channel.MEDIA: N_("媒体"),
+    Channel.HOTLINE: N_("其他热线"),
 }

@@ -3,6 +3,7 @@ from .admin import DispatchRule, Setting
 from .audit import AuditEntry
 from .category import Category, CategoryDeadline
 from .kb import KbArticle
+from .open311 import ApiKey, Open311Request, UnitContact
 from .outbox import OutboxMessage
 from .ranking import RankingRow, RankingSettings, RankingSnapshot
 from .scheduler import JobRun, SchedulerLock
@@ -10,5 +11,27 @@ from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
 
-__all__ = ["DispatchRule", "Setting", "AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User",
-           "RankingRow", "RankingSettings", "RankingSnapshot", "JobRun", "SchedulerLock"]
+__all__ = [
+    "ApiKey",
+    "Attachment",
+    "AuditEntry",
+    "Callback",
+    "Category",
+    "CategoryDeadline",
+    "DispatchRule",
+    "JobRun",
+    "KbArticle",
+    "Open311Request",
+    "OutboxMessage",
+    "RankingRow",
+    "RankingSettings",
+    "RankingSnapshot",
+    "SchedulerLock",
+    "Setting",
+    "Ticket",
+    "TicketEvent",
+    "TicketUnit",
+    "Unit",
+    "UnitContact",
+    "User",
+]

@@ -34,6 +34,10 @@ def register(app: Flask) -> None:
     from .rankings import bp as rankings_bp      # issue 5: job runs, ranking settings, a unit's rates
     app.register_blueprint(rankings_bp)
     app.register_blueprint(admin_bp)
+    from .open311 import bp as open311_bp       # issue 8: Open311 API
+    from .channels import bp as channels_bp     # issue 8: API keys, outbox, channel counts (admin)
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(channels_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
