@@ -17,6 +17,7 @@ from ..domain.deadlines import from_local
 from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Status
 from ..extensions import db
 from ..models import Category, Ticket, TicketUnit, Unit
+from . import search
 from .tickets import visible_clause
 
 S = Status
@@ -195,9 +196,11 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
     if filters.street_id:
         stmt = stmt.where(Ticket.street_id == filters.street_id)
     if filters.text:
-        pattern = f"%{_escape_like(filters.text)}%"
-        stmt = stmt.where(or_(Ticket.content.like(pattern, escape="\\"), Ticket.title.like(pattern, escape="\\"),
-                              Ticket.tracking_no.like(pattern, escape="\\"), Ticket.address.like(pattern, escape="\\")))
+        # the Chinese full-text search (every word of the query in the title, content or address),
+        # or the start of a tracking number
+        number = Ticket.tracking_no.like(f"{_escape_like(filters.text)}%", escape="\\")
+        words = search.ticket_match_ids(filters.text)
+        stmt = stmt.where(number if words is None else or_(number, Ticket.id.in_(words)))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     if filters.sort == "new":
         order = [Ticket.created_at.desc(), Ticket.id.desc()]
