@@ -28,6 +28,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    from .kb import bp as kb_bp              # issue 7: knowledge base editor, repeat rates
+    app.register_blueprint(kb_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
