@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Float, Integer, select, text
+from sqlalchemy import Float, Integer, bindparam, column, func, literal_column, select, table, text
 
 from ..domain.segment import fts5_query, index_tokens, query_terms, tsquery
 from ..extensions import db
@@ -84,21 +84,33 @@ def index_ticket(ticket: Ticket) -> TicketText:
     return row
 
 
-def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None):
+_TICKET_FTS = table("ticket_fts", column("rowid", Integer), column("ticket_fts"))
+_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"))
+
+
+def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None, within=None):
     """A subquery (id, rank) of requests matching the query's words (any, or ``every`` one);
-    lower rank = better. None when there is no word to look for."""
+    lower rank = better. ``within``: a select of request ids to look among (say, the open ones
+    at one street), so the engine weighs only those. None when there is no word to look for."""
     if terms is None:
         terms = query_terms(query, search_mode=not every)
     if not terms:
         return None
     if _engine() == "postgresql":
-        sql = text(f"SELECT ticket_texts.ticket_id AS id, -ts_rank({PG_TICKET_VECTOR}, q.q, 1) AS rank "
-                   f"FROM ticket_texts, to_tsquery('simple', :tq) AS q(q) WHERE {PG_TICKET_VECTOR} @@ q.q"
-                   ).bindparams(tq=tsquery(terms, every=every))
+        vector = literal_column(PG_TICKET_VECTOR)
+        q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=every)))
+        stmt = (select(_TICKET_TEXTS.c.ticket_id.label("id"),
+                       (-func.ts_rank(vector, q, 1)).label("rank"))
+                .where(vector.op("@@")(q)))
+        if within is not None:
+            stmt = stmt.where(_TICKET_TEXTS.c.ticket_id.in_(within))
     else:
-        sql = text("SELECT rowid AS id, bm25(ticket_fts) AS rank FROM ticket_fts WHERE ticket_fts MATCH :tq"
-                   ).bindparams(tq=fts5_query(terms, every=every))
-    return sql.columns(id=Integer, rank=Float).subquery("ticket_ranked")
+        fts = literal_column("ticket_fts")
+        stmt = (select(_TICKET_FTS.c.rowid.label("id"), func.bm25(fts).label("rank"))
+                .where(fts.op("MATCH")(bindparam("tq", fts5_query(terms, every=every)))))
+        if within is not None:
+            stmt = stmt.where(_TICKET_FTS.c.rowid.in_(within))
+    return stmt.subquery("ticket_ranked")
 
 
 def ticket_match_ids(query: str):
@@ -114,7 +126,10 @@ def similar_tickets(query_or_terms, *, where=(), limit: int = 5, min_share: floa
     (0..1), best first; ``where`` narrows them (same street, open...), ``min_share`` drops
     weak matches. Only the best ``limit * 4`` by rank are weighed, so this stays one indexed query."""
     terms = query_or_terms if isinstance(query_or_terms, list) else query_terms(query_or_terms)
-    ranked = ticket_ranked("", terms=terms)
+    within = select(Ticket.id).where(*where) if where else None
+    if within is not None and exclude_id is not None:
+        within = within.where(Ticket.id != exclude_id)
+    ranked = ticket_ranked("", terms=terms, within=within)
     if ranked is None:
         return []
     stmt = (select(Ticket, TicketText.tokens).join(ranked, ranked.c.id == Ticket.id)
