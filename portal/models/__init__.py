@@ -7,6 +7,7 @@ from .open311 import ApiKey, Open311Request, UnitContact
 from .outbox import OutboxMessage
 from .ranking import RankingRow, RankingSettings, RankingSnapshot
 from .scheduler import JobRun, SchedulerLock
+from .search import TicketRepeat, TicketText
 from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
@@ -30,6 +31,8 @@ __all__ = [
     "Setting",
     "Ticket",
     "TicketEvent",
+    "TicketRepeat",
+    "TicketText",
     "TicketUnit",
     "Unit",
     "UnitContact",

@@ -1,8 +1,8 @@
 """Intake from the citizen pages (市民提交): phones, credit codes, suggestions while typing,
 and the one service call that turns a checked form into a request with its photos.
 
-Suggestions are a simple keyword match for now (CJK bigrams and LIKE); the full Chinese
-search comes later. They never show another citizen's name or phone: only requests
+Suggestions use the Chinese full-text search (``services.search``: jieba words, FTS5 or
+tsvector, ranked by relevance). They never show another citizen's name or phone: only requests
 whose requester agreed to publication show an excerpt, and the excerpt is redacted.
 """
 from __future__ import annotations
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import phonenumbers
-from sqlalchemy import false, or_, select
 
 from ..domain.access import Actor
+from ..domain.segment import query_terms
 from ..domain.lifecycle import OPEN, Status
 from ..extensions import db
 from ..models import Category, KbArticle, Ticket
-from . import attachments
+from . import attachments, search
 from .tickets import create_ticket
 
 # --- phones --------------------------------------------------------------------------
@@ -116,68 +116,19 @@ def redact(text: str, names: tuple[str, ...] = ()) -> str:
 
 # --- suggestions ---------------------------------------------------------------------
 
-_STOP = {"我们", "你们", "他们", "一个", "已经", "现在", "希望", "请求", "问题", "相关", "部门", "没有", "可以",
-         "什么", "怎么", "这个", "那个", "还是", "因为", "所以", "但是", "如果", "请问", "尽快", "处理", "解决",
-         "反映", "情况", "非常", "影响", "进行", "要求"}
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
-_WORD = re.compile(r"[A-Za-z0-9]{3,}")
-MAX_TERMS = 16
-
-
 def search_terms(text: str) -> list[str]:
-    """Words to look for: bigrams of each run of Chinese characters, and latin words."""
-    terms: list[str] = []
-    seen: set[str] = set()
-    for run in _CJK.findall(text or ""):
-        for i in range(len(run) - 1):
-            bigram = run[i:i + 2]
-            if bigram not in _STOP and bigram not in seen:
-                seen.add(bigram)
-                terms.append(bigram)
-    for word in _WORD.findall(text or ""):
-        w = word.lower()
-        if w not in seen and not w.isdigit():
-            seen.add(w)
-            terms.append(w)
-    if len(terms) > MAX_TERMS:   # keep an even spread over the whole text, not just its start
-        step = len(terms) / MAX_TERMS
-        terms = [terms[int(i * step)] for i in range(MAX_TERMS)]
-    return terms
-
-
-def _like_any(column, terms: list[str]):
-    return or_(*(column.contains(t, autoescape=True) for t in terms)) if terms else false()
-
-
-def _score(text: str, terms: list[str]) -> int:
-    text = (text or "").lower()
-    return sum(1 for t in terms if t in text)
+    """The words of what is being typed (jieba, stop words dropped; ``domain.segment``)."""
+    return query_terms(text)
 
 
 def kb_suggestions(text: str, today: date, category_id: int | None = None, limit: int = 3) -> list[KbArticle]:
-    """Answered consultations (知识库) that match what the citizen is typing."""
+    """Answered consultations (知识库) that match what the citizen is typing: the full-text
+    search (``services.search``), articles valid today, sharing at least two of its words
+    (one when the text has only one or two)."""
     terms = search_terms(text)
     if not terms:
         return []
-    match = or_(_like_any(KbArticle.question, terms), _like_any(KbArticle.keywords, terms))
-    stmt = (select(KbArticle)
-            .where(KbArticle.active,
-                   or_(KbArticle.valid_from.is_(None), KbArticle.valid_from <= today),
-                   or_(KbArticle.valid_to.is_(None), KbArticle.valid_to >= today),
-                   match)
-            .order_by(KbArticle.updated_at.desc()).limit(100))
-    scored = []
-    for a in db.session.scalars(stmt):
-        score = _score(a.question, terms) * 2 + _score(a.keywords, terms)
-        for kw in re.split(r"[\s,，、;；]+", a.keywords or ""):   # a keyword the citizen typed counts most
-            if len(kw) >= 2 and kw.lower() in text.lower():
-                score += 3
-        if category_id is not None and a.category_id == category_id:
-            score += 1
-        if score >= 3:
-            scored.append((score, a.id, a))
-    scored.sort(key=lambda s: (-s[0], -s[1]))
-    return [a for _, _, a in scored[:limit]]
+    return search.search_kb(text, today=today, limit=limit, min_terms=1 if len(terms) <= 2 else 2)
 
 
 @dataclass(frozen=True)
@@ -190,26 +141,21 @@ class SimilarRequest:
 
 
 def similar_open_requests(text: str, street_id: int | None, limit: int = 3) -> list[SimilarRequest]:
-    """Open requests at the same street whose text shares words with what is being typed."""
+    """Open requests at the same street whose text shares words with what is being typed
+    (the full-text search; at least a third of the words, and at least two)."""
     terms = search_terms(text)
     if street_id is None or len(terms) < 2:
         return []
-    stmt = (select(Ticket)
-            .where(Ticket.street_id == street_id, Ticket.status.in_(list(OPEN)),
-                   _like_any(Ticket.content, terms))
-            .order_by(Ticket.created_at.desc()).limit(50))
-    need = max(2, min(4, len(terms) // 3))
-    scored = []
-    for t in db.session.scalars(stmt):
-        score = _score(t.content, terms)
-        if score >= need:
-            excerpt = ""
-            if t.consent_publish:
-                excerpt = redact(t.content, (t.citizen_name, t.enterprise_name))
-                excerpt = excerpt[:80] + ("…" if len(excerpt) > 80 else "")
-            scored.append((score, t.id, SimilarRequest(t.category, t.status, t.created_at, excerpt)))
-    scored.sort(key=lambda s: (-s[0], -s[1]))      # best match first, then the newest
-    return [s for _, _, s in scored[:limit]]
+    found = search.similar_tickets(terms, limit=limit, min_share=max(2 / len(terms), 1 / 3),
+                                   where=(Ticket.street_id == street_id, Ticket.status.in_(list(OPEN))))
+    out = []
+    for t, _share in found:
+        excerpt = ""
+        if t.consent_publish:
+            excerpt = redact(t.content, (t.citizen_name, t.enterprise_name))
+            excerpt = excerpt[:80] + ("…" if len(excerpt) > 80 else "")
+        out.append(SimilarRequest(t.category, t.status, t.created_at, excerpt))
+    return out
 
 
 # --- the submission --------------------------------------------------------------------

@@ -6,10 +6,11 @@ so a queue page costs the same few statements whatever its size.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, false, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain.access import Actor, Role, Tier
@@ -17,12 +18,15 @@ from ..domain.deadlines import from_local
 from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Status
 from ..extensions import db
 from ..models import Category, Ticket, TicketUnit, Unit
+from . import search
 from .tickets import visible_clause
 
 S = Status
 PAGE_SIZE = 30
 DUE_SOON = timedelta(hours=24)
 PINGPONG_RETURNS = 2
+#: a query that looks like the start of a tracking number (digits and dashes) filters by it, not by words
+TRACKING_PREFIX = re.compile(r"\d{4,}[\d-]*")
 
 
 @dataclass(frozen=True)
@@ -211,9 +215,13 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
     if filters.street_id:
         stmt = stmt.where(Ticket.street_id == filters.street_id)
     if filters.text:
-        pattern = f"%{_escape_like(filters.text)}%"
-        stmt = stmt.where(or_(Ticket.content.like(pattern, escape="\\"), Ticket.title.like(pattern, escape="\\"),
-                              Ticket.tracking_no.like(pattern, escape="\\"), Ticket.address.like(pattern, escape="\\")))
+        # the Chinese full-text search (every word of the query in the title, content or address),
+        # or the start of a tracking number
+        if TRACKING_PREFIX.fullmatch(filters.text):
+            stmt = stmt.where(Ticket.tracking_no.like(f"{_escape_like(filters.text)}%", escape="\\"))
+        else:
+            words = search.ticket_match_ids(filters.text)
+            stmt = stmt.where(false() if words is None else Ticket.id.in_(words))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     if filters.sort == "new":
         order = [Ticket.created_at.desc(), Ticket.id.desc()]

@@ -17,6 +17,7 @@ from ..domain.lifecycle import Action, Status
 from ..extensions import db
 from ..models import Category, Ticket, Unit, User
 from .categories import seed_categories
+from .kb import seed_kb
 from .tickets import create_ticket, perform
 from .units import import_units
 from .users import create_user, new_password
@@ -106,6 +107,7 @@ def seed_all(now: datetime, *, demo_tickets: int = 300, rng_seed: int = 12345) -
                     unit=by_code[acc.unit_code], password=password)
         passwords[acc.username] = password
     db.session.flush()
+    seed_kb(now)                  # issue 7: the demo knowledge base
     if demo_tickets:
         DemoBuilder(now, random.Random(rng_seed)).build(demo_tickets)
         from .ranking_seed import seed_demo_rankings   # issue 5: last month frozen, this month provisional

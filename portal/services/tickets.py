@@ -149,8 +149,17 @@ def create_ticket(actor: Actor, now: datetime, *, category: Category, kind: Requ
         enterprise_name=enterprise_name.strip(), credit_code=credit_code.strip(), consent_publish=consent_publish,
         locale=locale if locale in ("zh", "en") else "zh", status=status, created_at=now, updated_at=now,
     )
+    from . import repeats, search      # issue 7: repeat link and search text, in this transaction
+    earlier = repeats.find_repeat_of(ticket.citizen_phone, category.id, street.id if street else None, now)
     db.session.add(ticket)
-    _event(ticket, A.SUBMIT, None, status, actor, now, note="", public=True, seq=1, data={"channel": channel.value})
+    data = {"channel": channel.value}
+    if earlier is not None:
+        data["repeat_of"] = earlier.tracking_no
+    _event(ticket, A.SUBMIT, None, status, actor, now, note="", public=True, seq=1, data=data)
+    db.session.flush()
+    search.index_ticket(ticket)
+    if earlier is not None:
+        repeats.link_repeat(ticket, earlier, now)
     db.session.flush()
     notify.on_event(ticket, A.SUBMIT, now)
     return ticket

@@ -38,6 +38,8 @@ def register(app: Flask) -> None:
     from .channels import bp as channels_bp     # issue 8: API keys, outbox, channel counts (admin)
     app.register_blueprint(open311_bp)
     app.register_blueprint(channels_bp)
+    from .kb import bp as kb_bp              # issue 7: knowledge base editor, repeat rates
+    app.register_blueprint(kb_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

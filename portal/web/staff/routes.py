@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ...domain.access import CENTER_ROLES, Role, can
-from ...domain.deadlines import utcnow
+from ...domain.deadlines import to_local, utcnow
 from ...domain.intake import Channel, RequestKind
 from ...domain.access import NotPermitted
 from ...domain.lifecycle import N_, TRANSITIONS, Action, IllegalTransition, Status
 from ...domain.privacy import mask_phone
 from ...extensions import db
 from ...models import AuditEntry, Category, KbArticle, Ticket, TicketEvent, Unit
-from ...services import queues
+from ...services import queues, repeats, search
 from ...services.intake import normalize_phone
 from ...services.tickets import (Conflict, InvalidInput, create_ticket, facts_for, load_ticket_for, perform,
                                  visible_clause)
@@ -185,19 +185,20 @@ def dispatch_suggestions(ticket: Ticket) -> list[tuple[Unit, str]]:
     return out
 
 
-def merge_suggestions(ticket: Ticket) -> list[Ticket]:
-    """Open requests at the same street and category (similar text ranks first)."""
-    if ticket.street_id is None:
-        return []
-    stmt = (select(Ticket).where(Ticket.street_id == ticket.street_id, Ticket.category_id == ticket.category_id,
-                                 Ticket.id != ticket.id, Ticket.status.not_in(
-                                     [Status.CLOSED, Status.ANSWERED, Status.INVALID, Status.MERGED]))
-            .order_by(Ticket.created_at.desc()).limit(20))
-    candidates = list(db.session.scalars(stmt))
-    words = {ticket.content[i:i + 2] for i in range(len(ticket.content) - 1)}
-    def overlap(t: Ticket) -> int:
-        return len(words & {t.content[i:i + 2] for i in range(len(t.content) - 1)})
-    return sorted(candidates, key=overlap, reverse=True)[:5]
+def merge_suggestions(ticket: Ticket) -> list[tuple[Ticket, float]]:
+    """Open requests at the same street whose text is nearly the same (the full-text search:
+    at least half of this request's words), best match first, with the share of words."""
+    return repeats.merge_candidates(ticket)
+
+
+def _kb_query() -> str:
+    return (request.args.get("kbq") or "").strip()[:200]
+
+
+def answer_articles(ticket: Ticket) -> list[KbArticle]:
+    """知识库 articles for a direct answer: the operator's search, else the request's own text."""
+    return search.search_kb(_kb_query() or f"{ticket.title} {ticket.content}", today=to_local(utcnow()).date(),
+                            limit=8)
 
 
 def _build_form(action: Action, ticket: Ticket, formdata=None):
@@ -213,8 +214,15 @@ def _build_form(action: Action, ticket: Ticket, formdata=None):
                                                         Unit.active).order_by(Unit.code))
         form.unit.choices = [("", _("请选择"))] + [(str(u.id), u.name) for u in streets]
     elif action is A.ANSWER:
-        articles = db.session.scalars(select(KbArticle).where(KbArticle.active).order_by(KbArticle.id))
+        articles = answer_articles(ticket)
+        posted = (formdata or {}).get(f"{action.value}-article", "") if formdata is not None else ""
+        if posted.isdigit() and int(posted) not in {a.id for a in articles}:
+            chosen = db.session.get(KbArticle, int(posted))      # chosen from an earlier search
+            if chosen is not None:
+                articles.append(chosen)
         form.article.choices = [("", _("不使用知识库"))] + [(str(a.id), a.question) for a in articles]
+        if formdata is None and _kb_query() and articles:
+            form.article.data = str(articles[0].id)              # the best match of the operator's search
     elif action is A.ACCEPT:
         form.category.choices = _category_choices()
         form.street.choices = _street_choices()
@@ -249,6 +257,8 @@ def _ticket_context(ticket: Ticket, forms: dict | None = None, open_action: Acti
         "countdown": queues.countdown(ticket, now),
         "suggestions": dispatch_suggestions(ticket) if A.DISPATCH in permitted else [],
         "merge_candidates": merge_suggestions(ticket) if A.MERGE in permitted else [],
+        "kb_query": _kb_query(), "kb_articles": answer_articles(ticket) if A.ANSWER in permitted else [],
+        "repeat_of": repeats.repeat_of(ticket), "repeated_by": repeats.repeats_of(ticket),
         "holder": ticket.handling_unit_id == actor.unit_id and actor.role in (Role.HANDLER, Role.LEADER),
     }
 
@@ -256,7 +266,8 @@ def _ticket_context(ticket: Ticket, forms: dict | None = None, open_action: Acti
 @bp.route("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
     t = load_ticket_or_404(ticket_id)
-    return render_template("staff/ticket.html", **_ticket_context(t))
+    open_action = A.ANSWER if "kbq" in request.args else None      # a knowledge base search keeps the answer open
+    return render_template("staff/ticket.html", **_ticket_context(t, open_action=open_action))
 
 
 @bp.route("/tickets/<int:ticket_id>/actions/<action>", methods=["POST"])

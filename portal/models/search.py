@@ -1,0 +1,45 @@
+"""Search text of requests and the links between repeated requests (issue 7)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .ticket import Ticket
+
+#: tables that exist only in the database, not in these models: SQLite's FTS5 indexes and
+#: their shadow tables (created by migration 0004_kb; see ``include_name``)
+FTS_TABLES = ("kb_fts", "ticket_fts")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """For Alembic's compare: skip the FTS5 virtual tables and their shadow tables."""
+    if type_ == "table" and name:
+        return not any(name == t or name.startswith(t + "_") for t in FTS_TABLES)
+    return True
+
+
+class TicketText(db.Model):
+    """A request's title, content and address segmented into words (分词), written at intake.
+
+    SQLite indexes ``tokens`` in the FTS5 table ``ticket_fts`` (kept by triggers), PostgreSQL
+    in a GIN index over ``to_tsvector('simple', tokens)``.
+    """
+    __tablename__ = "ticket_texts"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
+    tokens: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketRepeat(db.Model):
+    """重复反映: this request repeats an earlier one (same caller, category and street within 30 days)."""
+    __tablename__ = "ticket_repeats"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
+    repeat_of_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    ticket: Mapped[Ticket] = relationship(foreign_keys=[ticket_id])
+    repeat_of: Mapped[Ticket] = relationship(foreign_keys=[repeat_of_id])

@@ -1,0 +1,152 @@
+"""Full-text search for Chinese (全文检索): the knowledge base and requests, on SQLite and PostgreSQL.
+
+Text is segmented by jieba (``domain.segment``) into space-separated words stored beside it:
+``kb_articles.search_title`` / ``search_body`` (written by a mapper event on every insert and
+update) and ``ticket_texts.tokens`` (written by ``create_ticket``). The engines index those words:
+
+* SQLite: FTS5 tables ``kb_fts`` and ``ticket_fts`` (external content, kept by triggers in the
+  same transaction), ranked by ``bm25`` (question and keywords weigh four times the answer);
+* PostgreSQL: GIN indexes over ``to_tsvector('simple', ...)``, ranked by ``ts_rank``.
+
+A query is segmented the same way; only words made of letters and digits reach the engine, each
+quoted, so punctuation, FTS/tsquery operators and SQL never do. A query with no word finds nothing.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Float, Integer, bindparam, column, func, literal_column, select, table, text
+
+from ..domain.segment import fts5_query, index_tokens, query_terms, tsquery
+from ..extensions import db
+from ..models import KbArticle, Ticket, TicketText
+
+KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
+#: the expressions the PostgreSQL GIN indexes are built on (migration 0004_kb); must match exactly
+PG_KB_VECTOR = ("(setweight(to_tsvector('simple', kb_articles.search_title), 'A') || "
+                "setweight(to_tsvector('simple', kb_articles.search_body), 'B'))")
+PG_TICKET_VECTOR = "to_tsvector('simple', ticket_texts.tokens)"
+
+
+def _engine() -> str:
+    return db.session.get_bind().dialect.name
+
+
+# --- knowledge base ------------------------------------------------------------------------
+
+def kb_ranked(query: str):
+    """A subquery (id, rank) of the articles matching any word of ``query``, lower rank = better;
+    None when the query has no word to look for."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+    if _engine() == "postgresql":
+        sql = text(f"SELECT kb_articles.id AS id, -ts_rank({PG_KB_VECTOR}, q.q, 1) AS rank "
+                   f"FROM kb_articles, to_tsquery('simple', :kbq) AS q(q) WHERE {PG_KB_VECTOR} @@ q.q"
+                   ).bindparams(kbq=tsquery(terms))
+    else:
+        sql = text(f"SELECT rowid AS id, bm25(kb_fts, {KB_WEIGHTS[0]}, {KB_WEIGHTS[1]}) AS rank "
+                   "FROM kb_fts WHERE kb_fts MATCH :kbq").bindparams(kbq=fts5_query(terms))
+    return sql.columns(id=Integer, rank=Float).subquery("kb_ranked")
+
+
+def search_kb(query: str, *, today: date | None = None, category_id: int | None = None,
+              include_retired: bool = False, limit: int = 10, min_terms: int = 1) -> list[KbArticle]:
+    """Articles best matching ``query`` first. ``today`` keeps only articles valid that day;
+    ``min_terms`` drops articles sharing fewer of the query's words (for suggestions to citizens)."""
+    ranked = kb_ranked(query)
+    if ranked is None:
+        return []
+    stmt = select(KbArticle).join(ranked, ranked.c.id == KbArticle.id)
+    if not include_retired:
+        stmt = stmt.where(KbArticle.active.is_(True))
+    if today is not None:
+        stmt = stmt.where((KbArticle.valid_from.is_(None)) | (KbArticle.valid_from <= today),
+                          (KbArticle.valid_to.is_(None)) | (KbArticle.valid_to >= today))
+    if category_id is not None:
+        stmt = stmt.where(KbArticle.category_id == category_id)
+    fetch = limit if min_terms <= 1 else limit * 4
+    articles = list(db.session.scalars(stmt.order_by(ranked.c.rank, KbArticle.id).limit(fetch)))
+    if min_terms > 1:
+        terms = set(query_terms(query))
+        need = min(min_terms, len(terms))
+        articles = [a for a in articles
+                    if len(terms & set(f"{a.search_title} {a.search_body}".split())) >= need][:limit]
+    return articles
+
+
+# --- requests --------------------------------------------------------------------------------
+
+def index_ticket(ticket: Ticket) -> TicketText:
+    """Segment a new request's title, content and address into its search row (same transaction)."""
+    row = TicketText(ticket_id=ticket.id, tokens=index_tokens(f"{ticket.title} {ticket.content} {ticket.address}"))
+    db.session.add(row)
+    return row
+
+
+_TICKET_FTS = table("ticket_fts", column("rowid", Integer), column("ticket_fts"))
+_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"))
+
+
+def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None, within=None):
+    """A subquery (id, rank) of requests matching the query's words (any, or ``every`` one);
+    lower rank = better. ``within``: a select of request ids to look among (say, the open ones
+    at one street), so the engine weighs only those. None when there is no word to look for."""
+    if terms is None:
+        terms = query_terms(query, search_mode=not every)
+    if not terms:
+        return None
+    if _engine() == "postgresql":
+        vector = literal_column(PG_TICKET_VECTOR)
+        q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=every)))
+        stmt = (select(_TICKET_TEXTS.c.ticket_id.label("id"),
+                       (-func.ts_rank(vector, q, 1)).label("rank"))
+                .where(vector.op("@@")(q)))
+        if within is not None:
+            stmt = stmt.where(_TICKET_TEXTS.c.ticket_id.in_(within))
+    else:
+        fts = literal_column("ticket_fts")
+        stmt = (select(_TICKET_FTS.c.rowid.label("id"), func.bm25(fts).label("rank"))
+                .where(fts.op("MATCH")(bindparam("tq", fts5_query(terms, every=every)))))
+        if within is not None:
+            stmt = stmt.where(_TICKET_FTS.c.rowid.in_(within))
+    return stmt.subquery("ticket_ranked")
+
+
+def ticket_match_ids(query: str):
+    """For filters (the staff queue): ids of requests containing every word of ``query``, as a
+    subquery for ``Ticket.id.in_(...)``; None when the query has no word."""
+    ranked = ticket_ranked(query, every=True)
+    return None if ranked is None else select(ranked.c.id)
+
+
+def similar_tickets(query_or_terms, *, where=(), limit: int = 5, min_share: float = 0.0,
+                    exclude_id: int | None = None) -> list[tuple[Ticket, float]]:
+    """Requests whose words best match, with the share of the query's words each contains
+    (0..1), best first; ``where`` narrows them (same street, open...), ``min_share`` drops
+    weak matches. Only the best ``limit * 4`` by rank are weighed, so this stays one indexed query."""
+    terms = query_or_terms if isinstance(query_or_terms, list) else query_terms(query_or_terms)
+    within = select(Ticket.id).where(*where) if where else None
+    if within is not None and exclude_id is not None:
+        within = within.where(Ticket.id != exclude_id)
+    ranked = ticket_ranked("", terms=terms, within=within)
+    if ranked is None:
+        return []
+    stmt = (select(Ticket, TicketText.tokens).join(ranked, ranked.c.id == Ticket.id)
+            .join(TicketText, TicketText.ticket_id == Ticket.id).where(*where))
+    if exclude_id is not None:
+        stmt = stmt.where(Ticket.id != exclude_id)
+    rows = db.session.execute(stmt.order_by(ranked.c.rank, Ticket.id.desc()).limit(limit * 4)).all()
+    wanted = set(terms)
+    scored = []
+    for ticket, tokens in rows:
+        share = len(wanted & set(tokens.split())) / len(wanted)
+        if share >= min_share:
+            scored.append((ticket, share))
+    scored.sort(key=lambda s: -s[1])          # stable: equal shares keep the engine's order
+    return scored[:limit]
+
+
+def terms_of_ticket(ticket: Ticket, max_terms: int = 16) -> list[str]:
+    """The words that describe a request (for finding near-duplicates of it)."""
+    return query_terms(f"{ticket.title} {ticket.content}", max_terms=max_terms, search_mode=False)

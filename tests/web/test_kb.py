@@ -1,0 +1,202 @@
+"""Knowledge base editor, direct answers from the search, repeats and merge suggestions on the
+staff page, the repeat-rate page, and who may open each route."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.domain.lifecycle import Action, Status
+from portal.extensions import db
+from portal.models import AuditEntry, KbArticle, Ticket, TicketEvent
+from portal.services import search
+
+A = Action
+HX = {"HX-Request": "true"}
+PARKING = {"question": "小区停车收费不合理怎么投诉", "answer": "小区停车收费标准应公示；有异议可向所在区市场监督管理局反映。",
+           "keywords": "停车费，乱收费"}
+
+
+def _new(client, **overrides):
+    return client.post("/staff/kb/new", data={**PARKING, **overrides})
+
+
+def _find(question) -> KbArticle:
+    db.session.expire_all()
+    return db.session.scalar(select(KbArticle).where(KbArticle.question == question))
+
+
+# --- who may open what ------------------------------------------------------------------------
+
+ROUTES = [("/staff/kb/", "GET"), ("/staff/kb/new", "GET"), ("/staff/kb/{id}/edit", "GET"),
+          ("/staff/kb/{id}/retire", "POST"), ("/staff/repeats", "GET")]
+ROLES = {None: 302, "operator": 200, "dispatcher": 200, "jianwai": 404, "chaoyang.leader": 404, "scjgj": 404,
+         "admin": 404}
+
+
+@pytest.mark.parametrize("route,method", ROUTES)
+@pytest.mark.parametrize("username,expected", list(ROLES.items()))
+def test_access_table(client, login_as, route, method, username, expected):
+    article = db.session.scalar(select(KbArticle).limit(1))
+    if username:
+        login_as(username)
+    resp = client.open(route.format(id=article.id), method=method)
+    if expected == 200 and method == "POST":
+        expected = 303
+    assert resp.status_code == expected, (route, username, resp.status_code)
+    if expected == 302:
+        assert "/login" in resp.headers["Location"]
+
+
+def test_unknown_article_is_404(client, login_as):
+    login_as("operator")
+    assert client.get("/staff/kb/999999/edit").status_code == 404
+    assert client.post("/staff/kb/999999/retire").status_code == 404
+
+
+# --- the editor ----------------------------------------------------------------------------------
+
+def test_create_search_edit_retire_restore(client, login_as, users):
+    login_as("operator")
+    resp = _new(client, valid_from="2026-01-01")
+    assert resp.status_code == 303
+    a = _find(PARKING["question"])
+    assert a.keywords == "停车费，乱收费" and a.active and a.valid_from.isoformat() == "2026-01-01"
+    assert "停车" in a.search_title.split()
+    html = client.get("/staff/kb/", query_string={"q": "停车收费"}).get_data(as_text=True)
+    assert PARKING["question"] in html
+    assert client.post(f"/staff/kb/{a.id}/edit", data={**PARKING, "question": "电动车充电桩收费标准"}).status_code == 303
+    assert a.id not in [x.id for x in search.search_kb("投诉")]         # only the old question had it
+    assert a.id in [x.id for x in search.search_kb("充电桩")]
+    assert client.post(f"/staff/kb/{a.id}/retire").status_code == 303
+    assert not _find("电动车充电桩收费标准").active
+    row = "<strong>电动车充电桩收费标准</strong>"
+    assert row not in client.get("/staff/kb/").get_data(as_text=True)
+    assert row in client.get("/staff/kb/", query_string={"retired": "1"}).get_data(as_text=True)
+    assert client.post(f"/staff/kb/{a.id}/restore").status_code == 303
+    assert _find("电动车充电桩收费标准").active
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.target_type == "kb_article",
+                                                                 AuditEntry.target_id == a.id).order_by(AuditEntry.id)).all()
+    assert actions == ["kb_create", "kb_update", "kb_retire", "kb_restore"]
+    assert {e.user_id for e in db.session.scalars(select(AuditEntry).where(AuditEntry.target_id == a.id))} == \
+        {users["operator"].id}
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"question": "停车"}, "4"),
+    ({"answer": "太短"}, "10"),
+    ({"valid_from": "2026-12-01", "valid_to": "2026-11-01"}, "有效期止不能早于有效期起"),
+    ({"valid_from": "not-a-date"}, "id=\"valid_from-error\""),
+    ({"category": "999999"}, "id=\"category-error\""),
+    ({"keywords": "词" * 201}, "200"),
+])
+def test_bad_input_is_refused_and_nothing_is_stored(client, login_as, overrides, message):
+    login_as("operator")
+    before = db.session.scalar(select(KbArticle.id).order_by(KbArticle.id.desc()).limit(1))
+    resp = _new(client, **overrides)
+    assert resp.status_code == 400 and message in resp.get_data(as_text=True)
+    assert db.session.scalar(select(KbArticle.id).order_by(KbArticle.id.desc()).limit(1)) == before
+
+
+@pytest.mark.parametrize("q", ["，。！", "\"", "NEAR(a b) OR *", "'; DROP TABLE kb_articles; --", "停车" * 300])
+def test_editor_search_never_errors(client, login_as, q):
+    login_as("operator")
+    assert client.get("/staff/kb/", query_string={"q": q}).status_code == 200
+
+
+def test_retired_article_is_not_suggested_to_citizens(client, login_as):
+    login_as("operator")
+    _new(client)
+    typed = {"content": "我们小区停车收费不合理，乱收费", "street": "", "category": ""}
+    assert PARKING["question"] in client.post("/submit/suggestions", headers=HX, data=typed).get_data(as_text=True)
+    client.post(f"/staff/kb/{_find(PARKING['question']).id}/retire")
+    assert PARKING["question"] not in client.post("/submit/suggestions", headers=HX, data=typed).get_data(as_text=True)
+
+
+# --- direct answers from the knowledge base ---------------------------------------------------------
+
+def test_operator_searches_and_answers_with_an_article(client, login_as, make_ticket):
+    t = make_ticket(Status.ACCEPTED, kind="consultation", category="ZFGJJ-TQ",
+                    content="想咨询一下租房的话怎么提取住房公积金，需要带什么材料？")
+    login_as("operator")
+    html = client.get(f"/staff/tickets/{t.id}").get_data(as_text=True)
+    article = db.session.scalar(select(KbArticle).where(KbArticle.question.contains("租房提取住房公积金")))
+    assert "搜索知识库" in html and article.question in html           # found from the request's own text
+    html = client.get(f"/staff/tickets/{t.id}", query_string={"kbq": "幼儿园 入园"}).get_data(as_text=True)
+    assert "幼儿园入园报名" in html and "<details class=\"action\" open>" in html
+    resp = client.post(f"/staff/tickets/{t.id}/actions/answer",
+                       data={"answer-version": str(t.version), "answer-article": str(article.id), "answer-answer": ""})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    t = db.session.get(Ticket, t.id)
+    assert t.status is Status.ANSWERED and t.answer == article.answer
+    event = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
+                               .order_by(TicketEvent.seq.desc())).first()
+    assert event.action is A.ANSWER and event.data == {"article_id": article.id}
+
+
+def test_answer_search_with_syntax_characters(client, login_as, make_ticket):
+    t = make_ticket(Status.ACCEPTED)
+    login_as("operator")
+    for q in ["\"*", "（）", "a OR NOT b"]:
+        assert client.get(f"/staff/tickets/{t.id}", query_string={"kbq": q}).status_code == 200
+
+
+# --- repeats and merge suggestions on the request page ---------------------------------------------
+
+def test_staff_see_the_repeat_link_both_ways(client, login_as, make_ticket, now):
+    first = make_ticket(Status.HANDLING, start=now - timedelta(days=10))
+    again = make_ticket(Status.DISPATCHED, start=now - timedelta(days=2))
+    login_as("jianwai")
+    html = client.get(f"/staff/tickets/{again.id}").get_data(as_text=True)
+    assert "重复诉求" in html and first.tracking_no in html
+    html = client.get(f"/staff/tickets/{first.id}").get_data(as_text=True)
+    assert "被重复反映 1 次" in html and again.tracking_no in html
+
+
+def test_near_duplicate_is_offered_for_one_click_merge(client, login_as, make_ticket):
+    target = make_ticket(Status.ACCEPTED, category="SRHW-LJQY", citizen_phone="13900000021",
+                         content="小区门口垃圾桶已经满了三天没有清运，气味很大，招来很多蚊蝇。")
+    near = make_ticket(Status.HANDLING, category="SRHW-LJQY", citizen_phone="13900000022",
+                       content="我们小区门口的垃圾桶满了三天了还没有清运，气味很大。")
+    login_as("operator")
+    html = client.get(f"/staff/tickets/{target.id}").get_data(as_text=True)
+    assert "内容相近" in html and f'name="merge-into" value="{near.tracking_no}"' in html
+    resp = client.post(f"/staff/tickets/{target.id}/actions/merge",
+                       data={"merge-version": str(target.version), "merge-into": near.tracking_no})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Ticket, target.id).merged_into_id == near.id
+
+
+# --- the repeat-rate page -------------------------------------------------------------------------
+
+def test_repeat_rate_page_shows_known_numbers(client, login_as, make_ticket):
+    nov = datetime(2026, 10, 31, 16)          # 1 November, Beijing
+    make_ticket(Status.HANDLING, start=nov + timedelta(days=1))
+    make_ticket(Status.HANDLING, start=nov + timedelta(days=2))             # a repeat
+    make_ticket(Status.HANDLING, start=nov + timedelta(days=3), citizen_phone="13900000031")
+    make_ticket(Status.HANDLING, start=nov + timedelta(days=3), unit="110105002", citizen_phone="13900000032")
+    login_as("dispatcher")
+    html = client.get("/staff/repeats", query_string={"month": "2026-11"}).get_data(as_text=True)
+    assert "建外街道" in html and "33.3%" in html and "朝外街道" in html and "0.0%" in html
+    assert "合计：1 / 4 件" in html
+    assert html.index("建外街道") < html.index("朝外街道")            # highest rate first
+    resp = client.get("/staff/repeats", query_string={"month": "2026-13"})
+    assert resp.status_code == 200 and "月份格式应为" in resp.get_data(as_text=True)
+
+
+# --- the queue's text filter is the same search ---------------------------------------------------------
+
+def test_queue_filter_uses_the_chinese_search(client, login_as, make_ticket):
+    fee = make_ticket(Status.DISPATCHED, category="JTGL-TCSF", content="医院周边的停车场收费明显高于公示标准，希望核查。",
+                      citizen_phone="13900000041")
+    lamp = make_ticket(Status.DISPATCHED, content="建国路路灯坏了很久了请尽快修理", citizen_phone="13900000042")
+    login_as("jianwai")
+    html = client.get("/staff/", query_string={"tab": "to_sign", "q": "停车 收费"}).get_data(as_text=True)
+    assert fee.tracking_no in html and lamp.tracking_no not in html
+    html = client.get("/staff/", query_string={"tab": "to_sign", "q": fee.tracking_no[:8]}).get_data(as_text=True)
+    assert fee.tracking_no in html                                    # the start of a tracking number
+    for q in ["NEAR(", "\"", "*", "，，", "停车" * 200]:
+        assert client.get("/staff/", query_string={"tab": "to_sign", "q": q}).status_code == 200
