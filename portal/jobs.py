@@ -16,6 +16,7 @@ from .domain.deadlines import utcnow
 from .domain.lifecycle import WITH_UNIT, Action
 from .extensions import db
 from .models import Ticket
+from .services.governance import detect_hotspots
 from .services.tickets import perform
 
 log = logging.getLogger("portal.jobs")
@@ -48,6 +49,7 @@ def deliver_notifications(now: datetime) -> int:
 JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "supervise_overdue": (supervise_overdue, {"trigger": "interval", "minutes": 5}),
     "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
+    "detect_hotspots": (detect_hotspots, {"trigger": "interval", "hours": 1}),
 }
 
 

@@ -1,10 +1,12 @@
 """SQLAlchemy 2.0 typed models, one module per aggregate. Only ``portal.services`` changes them."""
 from .audit import AuditEntry
 from .category import Category, CategoryDeadline
+from .governance import HotspotAlert, HotspotRule, Topic, TopicCategory, TopicPolicy, TopicResponsibility, TopicTask
 from .kb import KbArticle
 from .outbox import OutboxMessage
 from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
 
-__all__ = ["AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User"]
+__all__ = ["AuditEntry", "Attachment", "KbArticle", "OutboxMessage", "Category", "CategoryDeadline", "Callback", "Ticket", "TicketEvent", "TicketUnit", "Unit", "User",
+           "HotspotAlert", "HotspotRule", "Topic", "TopicCategory", "TopicPolicy", "TopicResponsibility", "TopicTask"]

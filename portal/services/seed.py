@@ -108,6 +108,8 @@ def seed_all(now: datetime, *, demo_tickets: int = 300, rng_seed: int = 12345) -
     db.session.flush()
     if demo_tickets:
         DemoBuilder(now, random.Random(rng_seed)).build(demo_tickets)
+    from .governance import seed_demo_topic
+    seed_demo_topic(now)
     return passwords
 
 
