@@ -34,7 +34,8 @@ class HotspotAlert(db.Model):
     """热点预警: one class of requests (same street and category, or same address) that keeps coming.
 
     The requests it lists are those of its class received from ``since`` to ``until``; while the
-    alert is open the job moves ``until`` and ``count`` forward. Once the responsible unit records
+    alert is open the job moves ``until`` and ``count`` forward (the count is of requests as
+    received: one invalidated later stays counted; the listing shows today's state). Once the responsible unit records
     what it did about the whole class (``acted``), a new alert for the class needs N new requests
     after that.
     """

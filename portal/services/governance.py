@@ -139,7 +139,8 @@ def _alert_matches(kind: str, alert=HotspotAlert):
     cond = and_(Ticket.street_id == alert.street_id)
     if kind == STREET_CATEGORY:
         return and_(cond, Ticket.category_id == alert.category_id)
-    return and_(cond, Ticket.address == alert.address)
+    # category_id = 0 on address alerts: stated so the join uses the whole (kind, street, category, address) index
+    return and_(cond, alert.category_id == 0, Ticket.address == alert.address)
 
 
 def detect_hotspots(now: datetime) -> DetectionResult:
@@ -147,7 +148,8 @@ def detect_hotspots(now: datetime) -> DetectionResult:
 
     Idempotent: a class with an open alert gets no second one (its alert's count and latest time
     move forward instead); a class whose last alert was acted on needs N new requests received
-    after that action. Two SQL aggregates per kind, whatever the number of requests.
+    after that action. A few SQL aggregates per kind, whatever the number of requests; Python
+    only compares the aggregated keys.
     """
     raised = updated = 0
     rules = hotspot_rules()
@@ -155,52 +157,74 @@ def detect_hotspots(now: datetime) -> DetectionResult:
         rule = rules[kind]
         if not rule.active:
             continue
-        raised += _raise_alerts(kind, rule, now)
         updated += _refresh_open_alerts(kind, now)
+        raised += _raise_alerts(kind, rule, now)
     db.session.flush()
     return DetectionResult(raised, updated)
+
+
+def _alert_key(kind: str, street_id, category_id, address) -> tuple:
+    return (street_id, int(category_id or 0), address or "") if kind == STREET_CATEGORY else (street_id, 0, address or "")
 
 
 def _raise_alerts(kind: str, rule: HotspotRule, now: datetime) -> int:
     A = HotspotAlert
     (street_col, cat_col, addr_col), group_cols = _key_columns(kind)
-    acted = (select(A.street_id, A.category_id, A.address, func.max(A.acted_at).label("acted_at"))
-             .where(A.kind == kind, A.status == "acted")
-             .group_by(A.street_id, A.category_id, A.address).subquery())
-    open_keys = (select(A.id).where(A.kind == kind, A.status == "open", A.street_id == street_col,
-                                    A.category_id == cat_col, A.address == addr_col))
     since = now - timedelta(days=rule.window_days)
     n = func.count(Ticket.id)
-    stmt = (select(street_col.label("street_id"), cat_col.label("category_id"), addr_col.label("address"),
-                   n.label("n"), func.min(Ticket.created_at).label("first"), func.max(Ticket.created_at).label("last"))
-            .select_from(Ticket)
-            .outerjoin(acted, and_(acted.c.street_id == street_col, acted.c.category_id == cat_col,
-                                   acted.c.address == addr_col))
-            .where(Ticket.created_at >= since, Ticket.created_at <= now, _kind_filter(kind),
-                   or_(acted.c.acted_at.is_(None), Ticket.created_at > acted.c.acted_at),
-                   ~open_keys.exists())
-            .group_by(*group_cols)
-            .having(n >= rule.min_count))
-    rows = [dict(street_id=r.street_id, category_id=int(r.category_id), address=r.address or "", count=r.n,
-                 since=r.first, until=r.last) for r in db.session.execute(stmt)]
-    if rows:
-        db.session.execute(insert(HotspotAlert), [
-            dict(row, kind=kind, unit_id=row["street_id"], status="open", min_count=rule.min_count,
-                 window_days=rule.window_days, action_note="", created_at=now, updated_at=now)
-            for row in rows])
-    return len(rows)
+    cols = (street_col.label("street_id"), cat_col.label("category_id"), addr_col.label("address"), n.label("n"),
+            func.min(Ticket.created_at).label("first"), func.max(Ticket.created_at).label("last"))
+    in_window = and_(Ticket.created_at >= since, Ticket.created_at <= now, _kind_filter(kind))
+    candidates = {_alert_key(kind, r.street_id, r.category_id, r.address): r for r in db.session.execute(
+        select(*cols).where(in_window).group_by(*group_cols).having(n >= rule.min_count))}
+    if not candidates:
+        return 0
+    open_keys = {_alert_key(kind, *r) for r in db.session.execute(
+        select(A.street_id, A.category_id, A.address).where(A.kind == kind, A.status == "open"))}
+    # classes acted on inside the window: only requests after the action count
+    acted_at = {_alert_key(kind, r[0], r[1], r[2]): r[3] for r in db.session.execute(
+        select(A.street_id, A.category_id, A.address, func.max(A.acted_at))
+        .where(A.kind == kind, A.status == "acted", A.acted_at >= since)
+        .group_by(A.street_id, A.category_id, A.address))}
+    recheck = {k for k in candidates if k not in open_keys and k in acted_at}
+    if recheck:
+        acted = (select(A.street_id, A.category_id, A.address, func.max(A.acted_at).label("acted_at"))
+                 .where(A.kind == kind, A.status == "acted", A.acted_at >= since)
+                 .group_by(A.street_id, A.category_id, A.address).subquery())
+        after = {_alert_key(kind, r.street_id, r.category_id, r.address): r for r in db.session.execute(
+            select(*cols).join(acted, and_(acted.c.street_id == street_col, acted.c.category_id == cat_col,
+                                           acted.c.address == addr_col, Ticket.created_at > acted.c.acted_at))
+            .where(in_window, Ticket.created_at > min(acted_at[k] for k in recheck))
+            .group_by(*group_cols).having(n >= rule.min_count))}
+        for key in recheck:
+            if key in after:
+                candidates[key] = after[key]
+            else:
+                del candidates[key]
+    new = [dict(kind=kind, street_id=r.street_id, category_id=int(r.category_id), address=r.address or "",
+                unit_id=r.street_id, status="open", count=r.n, min_count=rule.min_count,
+                window_days=rule.window_days, since=r.first, until=r.last, action_note="", created_at=now,
+                updated_at=now)
+           for key, r in candidates.items() if key not in open_keys]
+    if new:
+        db.session.execute(insert(HotspotAlert), new)
+    return len(new)
 
 
 def _refresh_open_alerts(kind: str, now: datetime) -> int:
-    """Open alerts count every request of their class received since the alert's first one."""
+    """Open alerts gather the requests of their class received after their latest one: one
+    aggregate over the requests received since the oldest open alert's latest request."""
     A = HotspotAlert
-    fresh = (select(A.id, func.count(Ticket.id).label("n"), func.max(Ticket.created_at).label("last"))
-             .join(Ticket, and_(_alert_matches(kind), Ticket.created_at >= A.since, Ticket.created_at <= now,
-                                _kind_filter(kind)))
-             .where(A.kind == kind, A.status == "open")
-             .group_by(A.id, A.count, A.until)
-             .having(or_(func.count(Ticket.id) != A.count, func.max(Ticket.created_at) != A.until)))
-    changes = [{"id": r.id, "count": r.n, "until": r.last, "updated_at": now} for r in db.session.execute(fresh)]
+    oldest = db.session.scalar(select(func.min(A.until)).where(A.kind == kind, A.status == "open"))
+    if oldest is None:
+        return 0
+    fresh = (select(A.id, A.count, func.count(Ticket.id).label("n"), func.max(Ticket.created_at).label("last"))
+             .select_from(Ticket)
+             .join(A, and_(A.kind == kind, A.status == "open", _alert_matches(kind), Ticket.created_at > A.until))
+             .where(Ticket.created_at > oldest, Ticket.created_at <= now, _kind_filter(kind))
+             .group_by(A.id, A.count))
+    changes = [{"id": r.id, "count": r.count + r.n, "until": r.last, "updated_at": now}
+               for r in db.session.execute(fresh)]
     if changes:
         db.session.execute(update(HotspotAlert), changes)
     return len(changes)
