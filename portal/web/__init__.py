@@ -23,11 +23,14 @@ log = logging.getLogger("portal.web")
 
 def register(app: Flask) -> None:
     from .auth import bp as auth_bp
+    from .governance import bp as governance_bp, public_bp as topics_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(governance_bp)
+    app.register_blueprint(topics_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
