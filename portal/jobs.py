@@ -17,6 +17,7 @@ from .domain.lifecycle import WITH_UNIT, Action
 from .extensions import db
 from .models import Ticket
 from .services.notify import warn_deadlines
+from .services.governance import detect_hotspots
 from .services.tickets import perform
 
 log = logging.getLogger("portal.jobs")
@@ -82,6 +83,7 @@ JOBS: dict[str, tuple[Callable[..., object], dict]] = {
     "rank_freeze": (rank_freeze, {"trigger": "cron", "day": 1, "hour": 2, "minute": 0}),
     "rank_refresh": (rank_refresh, {"trigger": "cron", "minute": 5}),
     "warn_deadlines": (warn_deadlines, {"trigger": "interval", "minutes": 10}),
+    "detect_hotspots": (detect_hotspots, {"trigger": "interval", "hours": 1}),
 }
 
 

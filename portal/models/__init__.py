@@ -2,6 +2,7 @@
 from .admin import DispatchRule, Setting
 from .audit import AuditEntry
 from .category import Category, CategoryDeadline
+from .governance import HotspotAlert, HotspotRule, Topic, TopicCategory, TopicPolicy, TopicResponsibility, TopicTask
 from .kb import KbArticle
 from .open311 import ApiKey, Open311Request, UnitContact
 from .outbox import OutboxMessage
@@ -20,6 +21,8 @@ __all__ = [
     "Category",
     "CategoryDeadline",
     "DispatchRule",
+    "HotspotAlert",
+    "HotspotRule",
     "JobRun",
     "KbArticle",
     "Open311Request",
@@ -34,6 +37,11 @@ __all__ = [
     "TicketRepeat",
     "TicketText",
     "TicketUnit",
+    "Topic",
+    "TopicCategory",
+    "TopicPolicy",
+    "TopicResponsibility",
+    "TopicTask",
     "Unit",
     "UnitContact",
     "User",

@@ -24,6 +24,7 @@ log = logging.getLogger("portal.web")
 def register(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .governance import bp as governance_bp, public_bp as topics_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
     app.register_blueprint(public_bp)
@@ -40,6 +41,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(channels_bp)
     from .kb import bp as kb_bp              # issue 7: knowledge base editor, repeat rates
     app.register_blueprint(kb_bp)
+    app.register_blueprint(governance_bp)
+    app.register_blueprint(topics_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
