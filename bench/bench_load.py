@@ -1,0 +1,224 @@
+"""Issue 9 point 5: the portal under load on loopback, against a bare Flask ceiling.
+
+Usage (a PostgreSQL database filled by bench/generate.py; wrk from Debian: apt-get install -y wrk):
+
+    .venv/bin/python bench/bench_load.py --url postgresql+psycopg://postgres@127.0.0.1:5432/bench_10m \
+        --workers 4 --duration 10 --clients 1,16,64 --json bench/out/load.json
+
+What runs: gunicorn (sync workers, --workers N) serving wsgi:app on 127.0.0.1 with DATABASE_URL set
+to --url and the rate limits switched off (every client is 127.0.0.1, so the per-IP limits would
+answer 429 after a few requests; the limits themselves are not what is measured). wrk drives each
+page for --duration seconds at each client count (bounded in time; wrk's threads = min(2, clients)):
+
+- public submit page: GET /submit (the form, with its category and district lists);
+- public track page: GET /track/<number> of a request with a long timeline, with a citizen's
+  session that has proven the tracking credentials;
+- staff queue, street: GET /staff/?tab=all as a handler of the busiest street;
+- staff queue, center: GET /staff/?tab=all as the center's dispatcher.
+
+Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
+counts: the ceiling. Each page's throughput is stated as a fraction of the ceiling's.
+
+Sessions are made with the app's own secret key and session serializer (the cookie a real
+sign-in or tracking lookup would set), so no password is needed and no form is posted. Not
+driven: POST /submit (creating requests), sign-in itself.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PORTAL_LOG_LEVEL", "WARNING")
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.generate import normalise_url  # noqa: E402
+
+USER_AGENT = "bench-load/1"
+LUA_REPORT = r"""
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "JSON {\"requests\": %d, \"seconds\": %.3f, \"p50_us\": %d, \"p95_us\": %d, \"p99_us\": %d, " ..
+    "\"max_us\": %d, \"errors_status\": %d, \"errors_connect\": %d, \"errors_timeout\": %d, " ..
+    "\"errors_read\": %d}\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.max, summary.errors.status, summary.errors.connect,
+    summary.errors.timeout, summary.errors.read))
+end
+"""
+
+
+def make_cookies(url: str) -> tuple[dict[str, str], dict]:
+    """Session cookies for the pages that need one, made with the app's own serializer."""
+    from flask import session
+    from flask_login import login_user
+    from portal import create_app
+    from portal.domain.access import Role
+    from portal.domain.lifecycle import OPEN
+    from portal.extensions import db
+    from portal.models import Ticket, TicketEvent, Unit, User
+    from portal.web.auth.routes import SEEN
+    from portal.web.public.guard import prove
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False})
+    serializer = app.session_interface.get_signing_serializer(app)
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": USER_AGENT}
+    cookies, info = {}, {}
+    with app.app_context():
+        street_id = db.session.execute(
+            select(Ticket.handling_unit_id).join(Unit, Unit.id == Ticket.handling_unit_id)
+            .where(Ticket.status.in_([s.value for s in OPEN]), Unit.tier == 3)
+            .group_by(Ticket.handling_unit_id).order_by(func.count().desc()).limit(1)).scalar()
+        street_user = db.session.scalar(select(User).where(User.unit_id == street_id, User.role == Role.HANDLER))
+        if street_user is None:
+            from portal.domain.deadlines import utcnow
+            from portal.services.users import create_user, new_password
+            street_user = create_user(utcnow(), username="bench.street", display_name="基准测试 街道承办人",
+                                      role=Role.HANDLER, unit=db.session.get(Unit, street_id), password=new_password())
+            db.session.commit()
+        center_user = db.session.scalar(select(User).where(User.role == Role.DISPATCHER).order_by(User.id))
+        # a closed request with the longest public timeline
+        ticket = db.session.scalar(select(Ticket).where(Ticket.status == "closed", Ticket.redispatch_count > 0)
+                                   .order_by(Ticket.id.desc()).limit(1))
+        info = {"street": street_user.unit.name, "center_user": center_user.username,
+                "ticket_events": db.session.scalar(select(func.count()).select_from(TicketEvent)
+                                                   .where(TicketEvent.ticket_id == ticket.id))}
+        for key, user in (("street", street_user), ("center", center_user)):
+            with app.test_request_context(environ_base=environ):
+                login_user(user)
+                session.permanent = True
+                session[SEEN] = time.time() + 3600      # the idle timer starts an hour from now
+                cookies[key] = serializer.dumps(dict(session))
+        with app.test_request_context(environ_base=environ):
+            prove(ticket.id)
+            cookies["citizen"] = serializer.dumps(dict(session))
+        info["tracking_no"] = ticket.tracking_no
+        db.engine.dispose()
+    return cookies, info
+
+
+class Gunicorn:
+    def __init__(self, app_spec: str, port: int, workers: int, env: dict):
+        self.app_spec, self.port, self.workers, self.env = app_spec, port, workers, env
+        self.proc = None
+
+    def __enter__(self):
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+               "--chdir", str(ROOT), "--timeout", "60", "--log-level", "warning", self.app_spec]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **self.env}, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=5).read()
+                return self
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit(f"gunicorn {self.app_spec} did not start")
+
+    def __exit__(self, *exc):
+        os.killpg(self.proc.pid, signal.SIGTERM)   # the process group we started: the master and its workers
+        self.proc.wait(timeout=30)
+
+
+def check(port: int, path: str, cookie: str | None) -> None:
+    """The page answers 200 with this session (wrk counts a redirect to the sign-in page as a success)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    if resp.status != 200:
+        raise SystemExit(f"GET {path}: HTTP {resp.status} {resp.getheader('Location') or ''}")
+    conn.close()
+    return body
+
+
+def wrk(url: str, clients: int, duration: int, cookie: str | None, lua: str) -> dict:
+    cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration}s", "--timeout", "30s",
+           "-H", f"User-Agent: {USER_AGENT}", "-s", lua]
+    if cookie:
+        cmd += ["-H", f"Cookie: session={cookie}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("JSON "))
+    r = json.loads(line[5:])
+    r["rps"] = round(r["requests"] / r["seconds"], 1)
+    for k in ("p50", "p95", "p99", "max"):
+        r[k] = round(r.pop(f"{k}_us") / 1000, 1)
+    r["errors"] = r["errors_status"] + r["errors_connect"] + r["errors_timeout"] + r["errors_read"]
+    return r
+
+
+def run(url: str, workers: int, duration: int, clients: list[int], port: int) -> dict:
+    cookies, info = make_cookies(url)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA_REPORT)
+        lua = f.name
+    base = f"http://127.0.0.1:{port}"
+    pages = [("public submit page", "/submit", None), ("public track page", f"/track/{info['tracking_no']}", "citizen"),
+             ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center")]
+    env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
+           "PORTAL_SCHEDULER_ENABLED": "false"}
+    results = {"workers": workers, "duration_s": duration, "clients": clients, "info": info, "rows": []}
+    print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point")
+    print(f"{'page':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    with Gunicorn("wsgi:app", port, workers, env):
+        for label, path, who in pages:
+            check(port, path, cookies.get(who) if who else None)
+            for c in clients:
+                r = wrk(base + path, c, duration, cookies.get(who) if who else None, lua)
+                results["rows"].append(dict(page=label, path=path, clients=c, **r))
+                print(f"{label:<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} {r['errors']:>6}",
+                      flush=True)
+    with Gunicorn("bench.bare_app:app", port, workers, {}):
+        for c in clients:
+            r = wrk(base + "/", c, duration, None, lua)
+            results["rows"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, **r))
+            print(f"{'bare Flask (ceiling)':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
+                  f"{r['errors']:>6}", flush=True)
+    ceiling = {r["clients"]: r["rps"] for r in results["rows"] if r["page"] == "bare Flask (ceiling)"}
+    for r in results["rows"]:
+        r["of_ceiling"] = round(r["rps"] / ceiling[r["clients"]], 3) if ceiling.get(r["clients"]) else None
+    os.unlink(lua)
+    return results
+
+
+def markdown(results: dict) -> str:
+    lines = ["| page | clients | req/s | p50 ms | p95 ms | p99 ms | errors | throughput ÷ ceiling |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results["rows"]:
+        lines.append(f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                     f"{r['errors']} | {r['of_ceiling']:.1%} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--url", required=True, help="SQLAlchemy URL (PostgreSQL), or a path to an SQLite file")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    ap.add_argument("--clients", default="1,16,64")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    results = run(normalise_url(args.url), args.workers, args.duration,
+                  [int(x) for x in args.clients.split(",")], args.port)
+    print(markdown(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
