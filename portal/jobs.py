@@ -44,10 +44,17 @@ def deliver_notifications(now: datetime) -> int:
     return deliver(now)
 
 
+def anonymise_closed(now: datetime) -> int:
+    """Retention: erase citizens' names, phones and e-mails on requests closed over N months ago."""
+    from .services.retention import anonymise_closed as run
+    return run(now)
+
+
 #: name → (service, trigger kwargs for APScheduler)
 JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "supervise_overdue": (supervise_overdue, {"trigger": "interval", "minutes": 5}),
     "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
+    "anonymise_closed": (anonymise_closed, {"trigger": "cron", "hour": 3, "minute": 30}),   # issue 9
 }
 
 
