@@ -17,6 +17,7 @@ serve: install translations
 	bash deploy/serve.sh
 
 test: install translations
+	$(BIN)/bandit -q -r portal wsgi.py deploy --severity-level high
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed

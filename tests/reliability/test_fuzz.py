@@ -18,7 +18,7 @@ from portal.domain.lifecycle import Action, Status
 settings.register_profile("portal-fuzz", max_examples=25, deadline=None, derandomize=False,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
-WEIRD = ["", "0", "-1", "1", "2", "99999999999999999999", "1e309", "NaN", "y", "n", "true", "on",
+WEIRD = ["", "yes", "no", "0", "-1", "1", "2", "99999999999999999999", "1e309", "NaN", "y", "n", "true", "on",
          "\x00", "\u202e", "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "%s%n",
          "１３８１２３４５６７８", "+8613812345678", "13812345678", "010-65123456", "a@b", "x" * 5000,
          "口" * 3000, "2026-02-30", "2026-11-20T10:00", "9999-12-31", "\r\n", "None", "[]", "{}"]
@@ -61,13 +61,13 @@ def url_for_rule(app, rule, ticket, action: str, tracking_no: str) -> str:
 def test_public_forms_never_500(app, client, make_ticket, units):
     tickets = [make_ticket(Status.SUBMITTED), make_ticket(Status.FED_BACK), make_ticket(Status.CLOSED)]
     ids = [str(units[c].id) for c in ("110105", "110105001")] + [str(i) for i in range(1, 40, 7)]
-    names = field_names(client, ["/submit", "/track", "/login"])
-    assert {"content", "phone", "category", "street"} <= set(names)
-    rules = post_rules(app, {"public", "auth"})
-    assert {r.endpoint for r in rules} >= {"public.submit", "public.track", "public.rate", "public.supplement"}
     # the tracking pages' forms need the citizen to have proved the request: track them first
     for t in tickets:
-        client.post("/track", data={"tracking_no": t.tracking_no, "code": t.query_code})
+        assert client.post("/track", data={"tracking_no": t.tracking_no, "secret": t.query_code}).status_code == 303
+    names = field_names(client, ["/submit", "/track", "/login"] + [f"/track/{t.tracking_no}" for t in tickets])
+    assert {"content", "phone", "category", "street", "text", "resolved", "satisfied"} <= set(names)
+    rules = post_rules(app, {"public", "auth"})
+    assert {r.endpoint for r in rules} >= {"public.submit", "public.track", "public.rate", "public.supplement"}
 
     @settings(settings.get_profile("portal-fuzz"))
     @given(rule=st.sampled_from(rules), which=st.sampled_from(tickets), data=form_data(names, ids),
