@@ -83,26 +83,45 @@ def jobs_list():
 
 @jobs_group.command("run")
 @click.argument("name")
-def jobs_run(name: str):
+@click.option("--month", default=None, metavar="YYYY-MM", help="the month, for jobs that take one (rank_freeze, rank_refresh)")
+def jobs_run(name: str, month: str | None):
+    from .domain import months
     from .jobs import JOBS, run_job
+    from .services.scheduler import NoMonth
+    from .services.tickets import InvalidInput
     if name not in JOBS:
         raise click.ClickException(f"没有名为 {name} 的任务；可用：{', '.join(JOBS)}")
-    result = run_job(current_app._get_current_object(), name)
+    if month is not None:
+        try:
+            y, m = months.parse(month)
+        except months.BadMonth as exc:
+            raise click.ClickException(str(exc)) from None
+        month = f"{y:04d}-{m:02d}"
+    try:
+        result = run_job(current_app._get_current_object(), name, month=month)
+    except NoMonth:
+        raise click.ClickException(f"任务 {name} 不按月份运行，请去掉 --month") from None
+    except InvalidInput as exc:
+        raise click.ClickException(f"{name}: {exc}") from None
     click.echo(f"{name}: {result}")
 
 
 @cli.command("scheduler")
 def scheduler_cmd():
-    """Run the job scheduler in the foreground (production: its own process)."""
+    """Run the job scheduler in the foreground (production: its own process). Waits while
+    another scheduler holds the database lock."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from .jobs import build_scheduler
-    scheduler = build_scheduler(current_app._get_current_object(), BlockingScheduler)
-    click.echo("scheduler running; Ctrl-C to stop")
+    from .services.scheduler import Runner
+    runner = Runner(current_app._get_current_object(), BlockingScheduler)
+    click.echo("scheduler starting; Ctrl-C to stop")
     try:
-        scheduler.start()
+        runner.run_forever(echo=click.echo)
     except (KeyboardInterrupt, SystemExit):
-        sys.exit(0)
+        pass
+    finally:
+        runner.stop()
+    sys.exit(0)
 
 
 @cli.command("backup")

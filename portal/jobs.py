@@ -50,45 +50,68 @@ def anonymise_closed(now: datetime) -> int:
     return run(now)
 
 
-#: name → (service, trigger kwargs for APScheduler)
-JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
-    "supervise_overdue": (supervise_overdue, {"trigger": "interval", "minutes": 5}),
+def sla_scan(now: datetime) -> dict:
+    """SLA scan: count overdue, warn before due (hook), supervise requests a day overdue."""
+    from .services.sla import scan
+    return scan(now)
+
+
+def rank_freeze(now: datetime, month: str | None = None) -> str:
+    """定榜: freeze last month's ranking (the 1st, 02:00 Beijing); --month YYYY-MM for another."""
+    from .services.ranking import freeze_job
+    return freeze_job(now, month)
+
+
+def rank_refresh(now: datetime, month: str | None = None) -> str:
+    """临时排名: refresh this month's provisional ranking (hourly)."""
+    from .services.ranking import refresh_job
+    return refresh_job(now, month)
+
+
+def _period(name):
+    def period_of(now, month=None):
+        from .services import ranking
+        return getattr(ranking, name).period_of(now, month)
+    return period_of
+
+
+rank_freeze.period_of = _period("freeze_job")     # type: ignore[attr-defined]
+rank_refresh.period_of = _period("refresh_job")   # type: ignore[attr-defined]
+
+#: name → (fn(now) or fn(now, month=None), trigger kwargs for APScheduler, in Asia/Shanghai).
+#: A job that takes ``month`` can be run by hand for a given month (``--month YYYY-MM``).
+JOBS: dict[str, tuple[Callable[..., object], dict]] = {
+    # the SLA scan keeps the job's old name
+    "supervise_overdue": (sla_scan, {"trigger": "interval", "minutes": 5}),
     "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
+    "rank_freeze": (rank_freeze, {"trigger": "cron", "day": 1, "hour": 2, "minute": 0}),
+    "rank_refresh": (rank_refresh, {"trigger": "cron", "minute": 5}),
     "anonymise_closed": (anonymise_closed, {"trigger": "cron", "hour": 3, "minute": 30}),   # issue 9
 }
 
 
-def run_job(app, name: str, now: datetime | None = None):
-    fn, _ = JOBS[name]
-    with app.app_context():
-        try:
-            result = fn(now or utcnow())
-            db.session.commit()
-            log.info("job %s done: %s", name, result)
-            return result
-        except Exception:
-            db.session.rollback()
-            log.exception("job %s failed", name)
-            raise
+def run_job(app, name: str, now: datetime | None = None, month: str | None = None, trigger: str = "manual"):
+    """Run one job now, recorded as a JobRun (services.scheduler.run)."""
+    from .services.scheduler import run
+    return run(app, name, now=now, month=month, trigger=trigger)
 
 
 def build_scheduler(app, scheduler_cls=None):
-    from apscheduler.schedulers.background import BackgroundScheduler
-    scheduler = (scheduler_cls or BackgroundScheduler)(timezone="Asia/Shanghai")
-    for name, (_, trigger) in JOBS.items():
-        scheduler.add_job(run_job, args=[app, name], id=name, name=name, coalesce=True, max_instances=1,
-                          replace_existing=True, **trigger)
-    return scheduler
+    """An APScheduler with every job (without taking the lock: use services.scheduler.Runner)."""
+    from .services.scheduler import Runner
+    return Runner(app, scheduler_cls).build()
 
 
 def start_embedded(app) -> None:
-    """Start the scheduler inside this process (once, and not in the reloader's parent)."""
+    """Start the scheduler inside this process (once, and not in the reloader's parent),
+    if this process gets the database lock; otherwise stand by and retry."""
     import os
     if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         return
     if app.extensions.get("portal_scheduler"):
         return
-    scheduler = build_scheduler(app)
-    scheduler.start()
-    app.extensions["portal_scheduler"] = scheduler
-    log.info("embedded scheduler started with jobs: %s", ", ".join(JOBS))
+    from .services.scheduler import Runner
+    runner = Runner(app)
+    app.extensions["portal_scheduler"] = runner
+    runner.start_background()
+    log.info("embedded scheduler started (lock held: %s) with jobs: %s", runner.lock.held, ", ".join(JOBS))

@@ -30,6 +30,10 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    from .board import bp as board_bp            # issue 5: public board
+    app.register_blueprint(board_bp)
+    from .rankings import bp as rankings_bp      # issue 5: job runs, ranking settings, a unit's rates
+    app.register_blueprint(rankings_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

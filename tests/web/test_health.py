@@ -12,7 +12,7 @@ def test_healthz_reports_the_database(client):
     assert resp.status_code == 200 and body["status"] == "ok"
     assert body["database"]["ok"] is True and body["database"]["engine"] == "sqlite"
     assert resp.headers["Cache-Control"] == "no-store"
-    assert "scheduler" in body            # null until the scheduler module (issue 5) is merged
+    assert "scheduler" in body
 
 
 def test_healthz_is_503_when_the_database_is_down():
@@ -25,3 +25,21 @@ def test_healthz_is_503_when_the_database_is_down():
     with app.app_context():
         db.engine.dispose()
 
+
+
+def test_healthz_reports_the_scheduler_heartbeat_age(client):
+    from datetime import timedelta
+
+    from portal.domain.deadlines import utcnow
+    from portal.models.scheduler import SchedulerLock
+    body = client.get("/healthz").get_json()
+    assert body["scheduler"] == {"heartbeat_at": None, "age_seconds": None}     # no scheduler running
+    beat = utcnow() - timedelta(seconds=90)
+    lock = db.session.get(SchedulerLock, "scheduler") or SchedulerLock(name="scheduler")
+    lock.holder, lock.acquired_at, lock.heartbeat_at = "host:1:test", beat, beat
+    db.session.add(lock)
+    db.session.commit()
+    body = client.get("/healthz").get_json()
+    assert body["scheduler"]["heartbeat_at"] == beat.isoformat() + "Z"
+    assert 90 <= body["scheduler"]["age_seconds"] < 90 + 600
+    assert body["status"] == "ok"          # a stale scheduler does not take the web out of service

@@ -1,0 +1,153 @@
+"""/board: the month's ranking per group, city-wide figures, a page per unit.
+
+Everything on the ranking tables is read from the month's snapshot (frozen, else
+provisional). No citizen's name or phone is read here at all.
+"""
+from __future__ import annotations
+
+from flask import abort, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from sqlalchemy import select
+
+from ...domain import months
+from ...domain.deadlines import utcnow
+from ...domain.lifecycle import N_
+from ...domain.scoring import GROUP_OF_KIND, GROUPS
+from ...extensions import db
+from ...models import Category, Unit
+from ...services import ranking
+from ..htmx import is_htmx
+from . import bp
+from .charts import bar_chart, line_chart
+
+GROUP_LABELS = {"street": N_("街道（乡镇）"), "district": N_("区"), "department": N_("市级部门"),
+                "enterprise": N_("公共服务企业")}
+CLASS_LABELS = {"advanced": (N_("先进"), "badge-done"), "progress": (N_("进步"), "badge-new"),
+                "rectification": (N_("整改"), "badge-warn"), "governance": (N_("治理"), "badge-wait")}
+RATE_SERIES = [("response_rate", N_("响应率"), "chart-line-1"), ("resolution_rate", N_("解决率"), "chart-line-2"),
+               ("satisfaction_rate", N_("满意率"), "chart-line-3")]
+
+
+def _month_arg(now):
+    """(month, error message): the requested month if valid, else the default and why."""
+    raw = request.args.get("month")
+    if raw:
+        try:
+            return months.checked(raw, now), None
+        except months.BadMonth as exc:
+            return None, _(str(exc))
+    current = months.current(now)
+    if ranking.snapshot(current) is not None:
+        return current, None
+    available = ranking.months_available()
+    return (available[0] if available else current), None
+
+
+def _categories(ids) -> dict[int, Category]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))}
+
+
+def _top_categories(snap, previous) -> list[dict]:
+    now_counts = dict((c, n) for c, n in (snap.figures or {}).get("categories", []))
+    before = dict((c, n) for c, n in (previous.figures or {}).get("categories", [])) if previous else {}
+    top = sorted(now_counts.items(), key=lambda x: (-x[1], x[0]))[:10]
+    cats = _categories(c for c, _ in top)
+    locale = str(get_locale())
+    return [{"name": cats[c].full_name(locale) if c in cats else "?", "n": n,
+             "change": (n - before.get(c, 0)) if previous else None} for c, n in top]
+
+
+def _districts_chart(snap):
+    rows = (snap.figures or {}).get("districts", [])
+    names = {u.id: u.name for u in db.session.scalars(select(Unit).where(Unit.id.in_([d for d, _ in rows])))} \
+        if rows else {}
+    items = sorted(((names.get(d, "?"), n) for d, n in rows), key=lambda x: (-x[1], x[0]))
+    return bar_chart(items) if items else None
+
+
+def _context(month: str):
+    snap = ranking.snapshot(month)
+    ctx = {"month": month, "snap": snap, "groups": [], "group_labels": GROUP_LABELS, "class_labels": CLASS_LABELS,
+           "months": _month_choices(month)}
+    if snap is None:
+        return ctx
+    rows = ranking.board_rows(snap)
+    ctx["groups"] = [(g, rows[g]) for g in GROUPS if g in rows]
+    ctx["totals"] = ranking.city_totals(snap)
+    trend = ranking.city_trend(month, 12)
+    labels = [m[2:] for m, _ in trend]
+    ctx["trend"] = trend
+    ctx["trend_chart"] = line_chart(labels, [(_(label), css, [f[key] if f else None for _, f in trend])
+                                             for key, label, css in RATE_SERIES])
+    previous = ranking.snapshot(months.previous(month))
+    ctx["top_categories"] = _top_categories(snap, previous)
+    ctx["districts_chart"] = _districts_chart(snap)
+    return ctx
+
+
+def _month_choices(selected: str) -> list[str]:
+    choices = set(ranking.months_available()) | {selected}
+    return sorted(choices, reverse=True)
+
+
+@bp.route("/board")
+def index():
+    now = utcnow()
+    month, error = _month_arg(now)
+    if error:
+        fallback = months.current(now)
+        return render_template("board/index.html", error=error, month=None, snap=None, groups=[],
+                               months=_month_choices(fallback), group_labels=GROUP_LABELS,
+                               class_labels=CLASS_LABELS), 400
+    ctx = _context(month)
+    if is_htmx():
+        return render_template("board/_tables.html", **ctx)
+    return render_template("board/index.html", error=None, **ctx)
+
+
+@bp.route("/board/tables")
+def tables():
+    """Polled by htmx: 204 while the month's snapshot is the one the page shows, else the new tables."""
+    now = utcnow()
+    try:
+        month = months.checked(request.args.get("month", ""), now)
+    except months.BadMonth as exc:
+        return _(str(exc)), 400
+    snap = ranking.snapshot(month)
+    since = request.args.get("since", "")
+    if snap is None or snap.computed_at.isoformat() == since:
+        return "", 204
+    return render_template("board/_tables.html", **_context(month))
+
+
+@bp.route("/board/units/<code>")
+def unit(code: str):
+    now = utcnow()
+    u = db.session.scalar(select(Unit).where(Unit.code == code))
+    if u is None or u.kind not in GROUP_OF_KIND:
+        abort(404)
+    month, error = _month_arg(now)
+    if error:
+        return render_template("board/unit.html", unit=u, error=error, month=None, row=None, trend=[],
+                               chart=None, categories=[], class_labels=CLASS_LABELS,
+                               group_labels=GROUP_LABELS), 400
+    trend = ranking.unit_trend(u.id, month, 12)
+    row = trend[-1][1]
+    labels = [m[2:] for m, _ in trend]
+    chart = line_chart(labels, [(_(label), css, [getattr(r, key) if r else None for _, r in trend])
+                                for key, label, css in RATE_SERIES]
+                       + [(_("综合得分"), "chart-line-4", [r.composite if r else None for _, r in trend])])
+    top = ranking.unit_top_categories(u.id, month)
+    cats = _categories(c for c, _ in top)
+    locale = str(get_locale())
+    categories = [(cats[c].full_name(locale) if c in cats else "?", n) for c, n in top]
+    return render_template("board/unit.html", unit=u, error=None, month=month, row=row, trend=trend, chart=chart,
+                           categories=categories, class_labels=CLASS_LABELS, group_labels=GROUP_LABELS,
+                           snap=ranking.snapshot(month), group=GROUP_OF_KIND[u.kind])
+
+
+def unit_url(unit: Unit, month: str | None) -> str:
+    return url_for("board.unit", code=unit.code, month=month)

@@ -1,0 +1,93 @@
+"""The public board: months, tables, "—", unit pages, htmx refresh, no personal data."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from portal.domain.lifecycle import Status
+from portal.extensions import db
+from portal.services import ranking
+
+NOW = datetime(2026, 11, 16, 2)
+
+
+@pytest.fixture
+def ranked(app, make_ticket, now):
+    """Two October requests at 建外 (one good), one November request; October frozen, November provisional."""
+    make_ticket(Status.CLOSED, unit="110105001", start=datetime(2026, 10, 10))
+    make_ticket(Status.CALLED_BACK, unit="110105001", start=datetime(2026, 10, 12), citizen_name="王秘密",
+                citizen_phone="13900001111")
+    make_ticket(Status.HANDLING, unit="110105003", start=datetime(2026, 11, 3))
+    ranking.freeze("2026-10", now)
+    ranking.refresh_provisional(now)
+    db.session.commit()
+
+
+def test_home_links_to_the_board(client):
+    assert 'href="/board"' in client.get("/").get_data(as_text=True)
+
+
+def test_board_shows_provisional_month_by_default(client, ranked, freeze_now):
+    html = client.get("/board").get_data(as_text=True)
+    assert "临时排名" in html and "2026-11" in html
+    assert "三里屯街道" in html or "建外街道" in html
+
+
+@pytest.fixture
+def freeze_now(monkeypatch):
+    """The board asks utcnow(); pin it to the fixtures' clock (no database involved)."""
+    import portal.web.board.routes as routes
+    monkeypatch.setattr(routes, "utcnow", lambda: NOW)
+
+
+def test_frozen_month_and_its_numbers(client, ranked, freeze_now):
+    html = client.get("/board?month=2026-10").get_data(as_text=True)
+    assert "已定榜" in html
+    # 建外: 2 dispatched, both signed on time; 1 of 2 resolved and satisfied
+    assert "100.0%" in html and "50.0%" in html
+    assert "—" in html                       # units with nothing
+    assert "王秘密" not in html and "13900001111" not in html
+
+
+@pytest.mark.parametrize("month,message", [("2026-13", "月份格式不正确"), ("abc", "月份格式不正确"),
+                                           ("2027-01", "尚未到来")])
+def test_bad_or_future_month_gets_a_message(client, ranked, freeze_now, month, message):
+    resp = client.get(f"/board?month={month}")
+    assert resp.status_code == 400
+    assert message in resp.get_data(as_text=True)
+    resp = client.get(f"/board/units/110105001?month={month}")
+    assert resp.status_code == 400 and message in resp.get_data(as_text=True)
+
+
+def test_month_without_data(client, ranked, freeze_now):
+    resp = client.get("/board?month=2025-01")
+    assert resp.status_code == 200 and "暂无排名数据" in resp.get_data(as_text=True)
+
+
+def test_unit_page_trend_and_categories(client, ranked, freeze_now):
+    resp = client.get("/board/units/110105001?month=2026-10")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "<svg" in html and "<polyline" in html and "style=" not in html
+    assert "路灯" in html                    # its top category
+    assert client.get("/board/units/nope").status_code == 404
+    assert client.get("/board/units/BJ12345").status_code == 404     # the center is not ranked
+
+
+def test_no_inline_styles_or_scripts(client, ranked, freeze_now):
+    html = client.get("/board?month=2026-10").get_data(as_text=True)
+    assert "style=" not in html and "<script>" not in html and " onclick" not in html
+
+
+def test_htmx_refresh_only_when_a_refresh_lands(client, ranked, freeze_now):
+    snap = ranking.snapshot("2026-11")
+    since = snap.computed_at.isoformat()
+    assert client.get(f"/board/tables?month=2026-11&since={since}").status_code == 204
+    ranking.refresh_provisional(NOW + timedelta(hours=1))
+    db.session.commit()
+    resp = client.get(f"/board/tables?month=2026-11&since={since}", headers={"HX-Request": "true"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<html" not in html and 'id="board-tables"' in html
+    partial = client.get("/board?month=2026-10", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in partial and 'id="board-tables"' in partial
