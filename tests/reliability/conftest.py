@@ -56,6 +56,30 @@ class Stack:
     log: Path
     engine: object = None
     redis_prefix: str = ""
+    env: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)
+
+    def start_scheduler(self, log: Path) -> subprocess.Popen:
+        """`flask portal scheduler` against the stack's database, as `make serve` starts it."""
+        with log.open("a") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "flask", "portal", "scheduler"],  # nosec B603
+                                    cwd=ROOT, env={**self.env, "FLASK_APP": "wsgi"}, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        self.children.append(proc)
+        return proc
+
+    def scheduler_lock(self) -> tuple:
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT holder, heartbeat_at FROM scheduler_lock WHERE name = 'scheduler'")).first()
+        return tuple(row) if row else ("", None)
+
+    def wait_for(self, predicate, timeout: float = 120, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}")
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],  # nosec B603 B607
@@ -120,11 +144,19 @@ def stack(stack_database, tmp_path):
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "wsgi:app"],  # nosec B603
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    s = Stack(f"http://127.0.0.1:{port}", stack_database, proc, log, create_engine(stack_database), prefix)
+    s = Stack(f"http://127.0.0.1:{port}", stack_database, proc, log, create_engine(stack_database), prefix, env)
     try:
         s.wait_healthy()
         yield s
     finally:
+        for child in s.children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
