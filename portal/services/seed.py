@@ -108,6 +108,8 @@ def seed_all(now: datetime, *, demo_tickets: int = 300, rng_seed: int = 12345) -
     db.session.flush()
     if demo_tickets:
         DemoBuilder(now, random.Random(rng_seed)).build(demo_tickets)
+        from .ranking_seed import seed_demo_rankings   # issue 5: last month frozen, this month provisional
+        seed_demo_rankings(now)
     return passwords
 
 

@@ -27,7 +27,7 @@ class LineChart:
 def line_chart(labels: list[str], series: list[tuple[str, str, list[float | None]]], width: int = 640,
                height: int = 240, top_value: float = 1.0) -> LineChart:
     """Rates (0..top_value) over the labels; a None breaks the line."""
-    left, right, top, bottom = 44, 12, 12, 28
+    left, right, top, bottom = 44, 24, 12, 28
     w, h = width - left - right, height - top - bottom
     n = max(1, len(labels) - 1)
 
