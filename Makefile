@@ -6,13 +6,18 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install translations extract clean-db
+.PHONY: run serve test install translations extract clean-db
 
 run: install translations
 	$(BIN)/flask portal init
 	PORTAL_SCHEDULER_ENABLED=true $(BIN)/flask run --host "$(HOST)" --port "$(PORT)" --no-reload
 
+# production mode (docs/issue9.md): gunicorn + PostgreSQL (DATABASE_URL) + Redis + scheduler
+serve: install translations
+	bash deploy/serve.sh
+
 test: install translations
+	$(BIN)/bandit -q -r portal wsgi.py deploy --severity-level high
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed

@@ -19,6 +19,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .database import configure_engine
     from . import models  # noqa: F401  (register the tables)
+    from .security import init_security
+    init_security(app)      # headers, cookie flags, error pages, log redaction, engine options
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)

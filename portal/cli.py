@@ -139,3 +139,31 @@ def reset_two_factor_cmd(username: str):
     reset_totp(None, utcnow(), user)
     db.session.commit()
     click.echo(f"已重置 {user.username} 的两步验证；下次登录时重新设置。")
+@cli.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: instance/backups/portal-<UTC time>.db|.dump).")
+def backup_cmd(output: Path | None):
+    """Back up the database (SQLite online backup API; pg_dump for PostgreSQL). Issue 9."""
+    from .services.backup import BackupError, backup, suffix_for
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if output is None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        output = Path(current_app.instance_path) / "backups" / f"portal-{stamp}{suffix_for(url)}"
+    try:
+        path = backup(url, output)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"备份已写入 {path}（{path.stat().st_size} 字节）")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--into", "into", required=True, help="URL of an EMPTY database to restore into.")
+def restore_cmd(file: Path, into: str):
+    """Restore a backup into an empty database (never over a live one). Issue 9."""
+    from .services.backup import BackupError, restore
+    try:
+        restore(file, into)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已恢复到 {into.rsplit('@', 1)[-1]}")

@@ -31,13 +31,15 @@ babel = Babel()
 
 class _Limiter(Limiter):
     """Flask-Limiter, bound per app. Storage: config ``RATELIMIT_STORAGE_URI`` (env
-    ``PORTAL_RATELIMIT_STORAGE_URI``), default ``memory://`` (one process; use
-    ``redis://…`` when several processes serve the site)."""
+    ``PORTAL_RATELIMIT_STORAGE_URI``, or its short form ``PORTAL_RATELIMIT_STORAGE``), default
+    ``memory://`` (one process; use ``redis://…`` when several processes serve the site)."""
 
     def init_app(self, app) -> None:
         # the object is shared by every app the factory makes (tests make many): state that
         # Flask-Limiter reads with setdefault must not leak from one app to the next
         app.config.setdefault("RATELIMIT_ENABLED", True)
+        if app.config.get("RATELIMIT_STORAGE"):     # env PORTAL_RATELIMIT_STORAGE=redis://… (production)
+            app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE"]
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
         self.enabled = True
         super().init_app(app)

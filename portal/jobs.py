@@ -46,6 +46,12 @@ def deliver_notifications(now: datetime) -> int:
     return deliver(now)
 
 
+def anonymise_closed(now: datetime) -> int:
+    """Retention: erase citizens' names, phones and e-mails on requests closed over N months ago."""
+    from .services.retention import anonymise_closed as run
+    return run(now)
+
+
 def sla_scan(now: datetime) -> dict:
     """SLA scan: count overdue, warn before due (hook), supervise requests a day overdue."""
     from .services.sla import scan
@@ -84,6 +90,7 @@ JOBS: dict[str, tuple[Callable[..., object], dict]] = {
     "rank_refresh": (rank_refresh, {"trigger": "cron", "minute": 5}),
     "warn_deadlines": (warn_deadlines, {"trigger": "interval", "minutes": 10}),
     "detect_hotspots": (detect_hotspots, {"trigger": "interval", "hours": 1}),
+    "anonymise_closed": (anonymise_closed, {"trigger": "cron", "hour": 3, "minute": 30}),   # issue 9
 }
 
 

@@ -27,6 +27,8 @@ def register(app: Flask) -> None:
     from .governance import bp as governance_bp, public_bp as topics_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
+    from .health import bp as health_bp
+    app.register_blueprint(health_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)

@@ -1,0 +1,100 @@
+"""Issue 9 · retention: requests closed more than RETENTION_MONTHS ago lose the citizen's name,
+phone and e-mail (and their outbox recipients); every statistic stays the same; open and
+recent requests are untouched; a second run changes nothing."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.domain.lifecycle import Status
+from portal.extensions import db
+from portal.jobs import JOBS, run_job
+from portal.models import Callback, OutboxMessage, Ticket, TicketEvent
+from portal.services.retention import months_before
+
+PERSON = {"citizen_name": "欧阳秀英", "citizen_phone": "13987654321", "citizen_email": "ouyang@example.com"}
+
+
+def statistics() -> dict:
+    """What the rates, rankings and reports are computed from (all SQL)."""
+    q = db.session.execute
+    return {
+        "by_status_unit_category": sorted(q(select(Ticket.status, Ticket.handling_unit_id, Ticket.category_id,
+                                                  Ticket.kind, func.count()).group_by(
+            Ticket.status, Ticket.handling_unit_id, Ticket.category_id, Ticket.kind)).all()),
+        "times": sorted(q(select(Ticket.id, Ticket.created_at, Ticket.dispatched_at, Ticket.signed_at,
+                                 Ticket.fed_back_at, Ticket.closed_at, Ticket.rating_resolved,
+                                 Ticket.rating_satisfied, Ticket.return_count, Ticket.district_id,
+                                 Ticket.street_id)).all()),
+        "callbacks": sorted(q(select(Callback.ticket_id, Callback.unit_id, Callback.contacted, Callback.resolved,
+                                     Callback.satisfied, Callback.at)).all()),
+        "events": q(select(func.count()).select_from(TicketEvent)).scalar(),
+        "outbox": q(select(func.count()).select_from(OutboxMessage)).scalar(),
+    }
+
+
+def reload(t: Ticket) -> Ticket:
+    db.session.expire_all()
+    return db.session.get(Ticket, t.id)
+
+
+def test_old_closed_requests_are_anonymised_and_statistics_kept(app, make_ticket, now):
+    old = now - timedelta(days=2 * 365 + 40)
+    old_closed = make_ticket(Status.CLOSED, start=old, **PERSON)
+    old_answered = make_ticket(Status.ANSWERED, start=old, **PERSON)
+    old_open = make_ticket(Status.HANDLING, start=old, **PERSON)           # still open: kept
+    recent = make_ticket(Status.CLOSED, start=now - timedelta(days=300), **PERSON)
+    db.session.add(OutboxMessage(topic="feedback", channel="sms", recipient=PERSON["citizen_phone"],
+                                 ticket_id=old_closed.id, payload={}, status="sent", attempts=1,
+                                 next_attempt_at=old, created_at=old))
+    db.session.commit()
+    before = statistics()
+    version = old_closed.version
+
+    assert run_job(app, "anonymise_closed", now) == 2
+
+    for t in (old_closed, old_answered):
+        t = reload(t)
+        assert (t.citizen_name, t.citizen_phone, t.citizen_email) == ("", "", "")
+        assert t.tracking_no and t.content                        # the request itself stays
+    assert reload(old_closed).version == version + 1              # a stale form now conflicts
+    for t in (old_open, recent):
+        assert reload(t).citizen_phone == PERSON["citizen_phone"] and reload(t).citizen_name == PERSON["citizen_name"]
+    recipients = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.ticket_id == old_closed.id))
+    assert set(recipients) == {""}
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.ticket_id == recent.id, OutboxMessage.recipient != "")) > 0
+    assert statistics() == before
+    assert run_job(app, "anonymise_closed", now) == 0              # idempotent
+
+
+class TestConfiguredPeriod:
+    @pytest.fixture
+    def app_config(self):
+        return {"RETENTION_MONTHS": 6}
+
+    def test_the_period_is_configurable_and_batches_add_up(self, app, make_ticket, now):
+        from portal.services.retention import anonymise_closed
+        tickets = [make_ticket(Status.ANSWERED, start=now - timedelta(days=200), **PERSON) for _ in range(5)]
+        kept = make_ticket(Status.ANSWERED, start=now - timedelta(days=150), **PERSON)
+        assert anonymise_closed(now, batch=2) == 5                     # three batches: 2 + 2 + 1
+        db.session.commit()
+        assert all(reload(t).citizen_phone == "" for t in tickets)
+        assert reload(kept).citizen_phone == PERSON["citizen_phone"]
+
+
+def test_the_job_is_registered_daily():
+    fn, trigger = JOBS["anonymise_closed"]
+    assert trigger["trigger"] == "cron" and fn.__doc__
+
+
+@pytest.mark.parametrize("now, months, expected", [
+    (datetime(2026, 3, 31, 5), 1, datetime(2026, 2, 28, 5)),
+    (datetime(2026, 11, 16, 2), 24, datetime(2024, 11, 16, 2)),
+    (datetime(2026, 1, 15), 13, datetime(2024, 12, 15)),
+    (datetime(2028, 3, 30), 1, datetime(2028, 2, 29)),
+])
+def test_months_before(now, months, expected):
+    assert months_before(now, months) == expected
