@@ -16,7 +16,6 @@ from .domain.deadlines import utcnow
 from .domain.lifecycle import WITH_UNIT, Action
 from .extensions import db
 from .models import Ticket
-from .services.notify import warn_deadlines
 from .services.governance import detect_hotspots
 from .services.tickets import perform
 
@@ -88,7 +87,6 @@ JOBS: dict[str, tuple[Callable[..., object], dict]] = {
     "deliver_notifications": (deliver_notifications, {"trigger": "interval", "seconds": 30}),
     "rank_freeze": (rank_freeze, {"trigger": "cron", "day": 1, "hour": 2, "minute": 0}),
     "rank_refresh": (rank_refresh, {"trigger": "cron", "minute": 5}),
-    "warn_deadlines": (warn_deadlines, {"trigger": "interval", "minutes": 10}),
     "detect_hotspots": (detect_hotspots, {"trigger": "interval", "hours": 1}),
     "anonymise_closed": (anonymise_closed, {"trigger": "cron", "hour": 3, "minute": 30}),   # issue 9
 }

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_ranking'
-down_revision = '0003'
+revision = "0004_ranking"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

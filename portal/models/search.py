@@ -10,7 +10,7 @@ from ..extensions import db
 from .ticket import Ticket
 
 #: tables that exist only in the database, not in these models: SQLite's FTS5 indexes and
-#: their shadow tables (created by migration 0004_kb; see ``include_name``)
+#: their shadow tables (created by migration 0007_kb; see ``include_name``)
 FTS_TABLES = ("kb_fts", "ticket_fts")
 
 

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import KbArticle, Ticket, TicketText
 
 KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
-#: the expressions the PostgreSQL GIN indexes are built on (migration 0004_kb); must match exactly
+#: the expressions the PostgreSQL GIN indexes are built on (migration 0007_kb); must match exactly
 PG_KB_VECTOR = ("(setweight(to_tsvector('simple', kb_articles.search_title), 'A') || "
                 "setweight(to_tsvector('simple', kb_articles.search_body), 'B'))")
 PG_TICKET_VECTOR = "to_tsvector('simple', ticket_texts.tokens)"

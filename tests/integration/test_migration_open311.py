@@ -1,4 +1,4 @@
-"""Migration 0004_open311 on SQLite and PostgreSQL: a database at 0003 with requests keeps them,
+"""Migration 0006_open311 on SQLite and PostgreSQL: a database at 0003 with requests keeps them,
 the channel CHECK is widened (new channels accepted, nonsense still refused), and a downgrade
 keeps the rows (new channels become 'api') and narrows the CHECK again."""
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_upgrade_keeps_requests_and_widens_the_channel_check(empty_url):
             insert(conn, 1, "wechat")
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
             insert(conn, 2, "weibo")                       # not a channel before 0004
-        upgrade(revision="0004_open311")
+        upgrade(revision="0006_open311")
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT channel, content FROM tickets WHERE id = 1")).one() == \
                 ("wechat", "路灯不亮已经一周了请尽快维修")

@@ -230,12 +230,11 @@ def test_warn_deadlines_is_idempotent_per_deadline(make_ticket, users, contacts,
     assert pending(ticket_id=other.id, audience="unit", topic="overdue") == []
 
 
-def test_warn_deadlines_is_a_job(app, make_ticket, contacts):
-    from portal.jobs import JOBS, run_job
-    assert JOBS["warn_deadlines"][0] is notify.warn_deadlines
+def test_the_sla_scan_warns(app, make_ticket, contacts):
+    from portal.jobs import run_job
     t = make_ticket(Status.HANDLING)
-    assert run_job(app, "warn_deadlines", t.feedback_due_at + timedelta(minutes=1)) == 2
-    assert run_job(app, "warn_deadlines", t.feedback_due_at + timedelta(minutes=2)) == 0
+    assert run_job(app, "sla_scan", t.feedback_due_at + timedelta(minutes=1))["warned"] == 2
+    assert run_job(app, "sla_scan", t.feedback_due_at + timedelta(minutes=2))["warned"] == 0
 
 
 def test_console_backend_masks_the_recipient(make_ticket, now, caplog, monkeypatch):

@@ -1,7 +1,7 @@
 """Open311 API keys and request extras, unit contacts, outbox leases; more request channels
 
-Revision ID: 0004_open311
-Revises: 0003
+Revision ID: 0006_open311
+Revises: 0005_admin
 Create Date: 2026-12-02 09:10:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_open311'
-down_revision = '0003'
+revision = "0006_open311"
+down_revision = "0005_admin"
 branch_labels = None
 depends_on = None
 

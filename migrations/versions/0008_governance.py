@@ -1,7 +1,7 @@
 """governance: hot-spot thresholds and alerts, 每月一题 topics with their plan and three lists
 
-Revision ID: 0004_governance
-Revises: 0003
+Revision ID: 0008_governance
+Revises: 0007_kb
 Create Date: 2026-12-02 09:06:57.362135
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_governance'
-down_revision = '0003'
+revision = "0008_governance"
+down_revision = "0007_kb"
 branch_labels = None
 depends_on = None
 

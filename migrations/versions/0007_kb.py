@@ -1,7 +1,7 @@
 """knowledge base search columns, request search text, repeat links; FTS5 (SQLite) / GIN tsvector (PostgreSQL)
 
-Revision ID: 0004_kb
-Revises: 0003
+Revision ID: 0007_kb
+Revises: 0006_open311
 
 Existing articles and requests are segmented (jieba) and indexed here, so an upgraded
 database searches its old data at once.
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0004_kb"
-down_revision = "0003"
+revision = "0007_kb"
+down_revision = "0006_open311"
 branch_labels = None
 depends_on = None
 

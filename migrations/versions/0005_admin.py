@@ -1,7 +1,7 @@
 """admin: dispatch rules, city settings, two-factor sign-in, the TRANSFER action
 
-Revision ID: 0004_admin
-Revises: 0003
+Revision ID: 0005_admin
+Revises: 0004_ranking
 Create Date: 2026-12-02 09:40:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_admin'
-down_revision = '0003'
+revision = "0005_admin"
+down_revision = "0004_ranking"
 branch_labels = None
 depends_on = None
 
