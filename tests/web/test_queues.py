@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from portal.domain.deadlines import to_local
+from portal.domain.deadlines import to_local, utcnow
 from portal.domain.lifecycle import Action, Status
 from portal.extensions import db
 from portal.models import AuditEntry, Ticket, TicketEvent
@@ -101,7 +101,8 @@ def test_returned_twice_is_flagged_to_supervisors(client, login_as, make_ticket,
 
 
 def test_extension_request_and_approval(client, login_as, make_ticket):
-    t = make_ticket(Status.HANDLING)
+    # the route checks the new due time against the real clock: start the request just now
+    t = make_ticket(Status.HANDLING, start=utcnow() - timedelta(hours=1))
     login_as("jianwai")
     due = t.feedback_due_at + timedelta(days=3)
     assert act(client, t, A.REQUEST_EXTENSION, due=local_input(due), reason="需协调燃气公司").status_code == 303
