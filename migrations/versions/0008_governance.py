@@ -91,6 +91,8 @@ def upgrade():
         {'kind': 'street_category', 'min_count': 5, 'window_days': 7, 'active': True, 'updated_at': created},
         {'kind': 'address', 'min_count': 3, 'window_days': 30, 'active': True, 'updated_at': created},
     ])
+    op.create_index('ix_tickets_hotspot_category', 'tickets', ['street_id', 'category_id', 'created_at', 'status'])
+    op.create_index('ix_tickets_hotspot_address', 'tickets', ['street_id', 'address', 'created_at', 'status'])
     op.create_table('topic_categories',
     sa.Column('topic_id', sa.Integer(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
@@ -155,6 +157,8 @@ def downgrade():
 
     op.drop_table('topic_policies')
     op.drop_table('topic_categories')
+    op.drop_index('ix_tickets_hotspot_address', table_name='tickets')
+    op.drop_index('ix_tickets_hotspot_category', table_name='tickets')
     op.drop_table('hotspot_rules')
     with op.batch_alter_table('hotspot_alerts', schema=None) as batch_op:
         batch_op.drop_index('ix_hotspot_alerts_status_unit')

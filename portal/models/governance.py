@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .category import Category
+from .ticket import Ticket
 from .unit import Unit
 
 
@@ -70,6 +71,14 @@ class HotspotAlert(db.Model):
 
     street: Mapped[Unit] = relationship(foreign_keys=[street_id])
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+
+
+# Hot-spot detection groups requests by (street, category) and (street, address) over a time
+# window, and counts each open alert's class after its latest request: these two indexes let both
+# be index range scans (bench/bench_hotspots.py: the second run on 200,000 requests went from
+# minutes to seconds on SQLite). Declared here, beside the feature, rather than in ticket.py.
+Index("ix_tickets_hotspot_category", Ticket.street_id, Ticket.category_id, Ticket.created_at, Ticket.status)
+Index("ix_tickets_hotspot_address", Ticket.street_id, Ticket.address, Ticket.created_at, Ticket.status)
 
 
 class Topic(db.Model):

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, insert, literal_column, or_, select, update
+from sqlalchemy import and_, case, false, func, insert, literal_column, or_, select, true, update
 
 from ..domain.access import CENTER_ROLES, UNIT_ROLES, Actor, NotPermitted, Tier
 from ..domain.deadlines import from_local, to_local
 from ..domain.lifecycle import N_, Status
 from ..extensions import db
-from ..models import (Category, HotspotAlert, HotspotRule, Ticket, Topic, TopicCategory, TopicPolicy,
+from ..models import (Category, HotspotAlert, HotspotRule, Ticket, Topic, TopicPolicy,
                       TopicResponsibility, TopicTask, Unit, User)
 from .tickets import InvalidInput
 
@@ -235,7 +235,7 @@ def _refresh_open_alerts(kind: str, now: datetime) -> int:
 def alert_scope(actor: Actor, unit_path: str | None):
     """WHERE clause on HotspotAlert: the center sees every alert; a unit its own and its streets'."""
     if actor.role in CENTER_ROLES and actor.tier == Tier.CENTER:
-        return literal_column("1") == 1
+        return true()
     if actor.role in UNIT_ROLES and unit_path:
         return HotspotAlert.unit_id.in_(select(Unit.id).where(Unit.path.startswith(unit_path, autoescape=True)))
     return false()

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ...domain.access import CENTER_ROLES, UNIT_ROLES, Actor, NotPermitted, Tier
@@ -244,7 +244,7 @@ def _unit_choices(include_streets: bool = True) -> dict[str, list[tuple[str, str
     if include_streets:
         for s in db.session.scalars(select(Unit).where(Unit.tier == 3, Unit.active).order_by(Unit.code)):
             groups.setdefault(_("%(d)s · 街道乡镇", d=districts.get(s.parent_id, "")), []).append((str(s.id), s.name))
-    return {""+k: v for k, v in groups.items() if v}
+    return {k: v for k, v in groups.items() if v}
 
 
 def _category_choices() -> dict[str, list[tuple[str, str]]]:
