@@ -26,6 +26,8 @@ KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
 PG_KB_VECTOR = ("(setweight(to_tsvector('simple', kb_articles.search_title), 'A') || "
                 "setweight(to_tsvector('simple', kb_articles.search_body), 'B'))")
 PG_TICKET_VECTOR = "to_tsvector('simple', ticket_texts.tokens)"
+#: on SQLite, how many of a street's newest matching-scope requests are weighed for similarity
+SQLITE_CANDIDATES = 500
 
 
 def _engine() -> str:
@@ -129,19 +131,27 @@ def similar_tickets(query_or_terms, *, where=(), limit: int = 5, min_share: floa
     within = select(Ticket.id).where(*where) if where else None
     if within is not None and exclude_id is not None:
         within = within.where(Ticket.id != exclude_id)
-    ranked = ticket_ranked("", terms=terms, within=within)
-    if ranked is None:
+    if not terms:
         return []
-    stmt = (select(Ticket, TicketText.tokens).join(ranked, ranked.c.id == Ticket.id)
-            .join(TicketText, TicketText.ticket_id == Ticket.id).where(*where))
-    if exclude_id is not None:
-        stmt = stmt.where(Ticket.id != exclude_id)
-    rows = db.session.execute(stmt.order_by(ranked.c.rank, Ticket.id.desc()).limit(limit * 4)).all()
+    if within is not None and _engine() == "sqlite":
+        # FTS5 cannot narrow a MATCH to a set of rowids (it reads every match in the city, then
+        # filters): among one street's requests, weigh the newest candidates' words directly.
+        stmt = (select(Ticket, TicketText.tokens).join(TicketText, TicketText.ticket_id == Ticket.id)
+                .where(Ticket.id.in_(within)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(SQLITE_CANDIDATES))
+    else:
+        ranked = ticket_ranked("", terms=terms, within=within)
+        stmt = (select(Ticket, TicketText.tokens).join(ranked, ranked.c.id == Ticket.id)
+                .join(TicketText, TicketText.ticket_id == Ticket.id).where(*where)
+                .order_by(ranked.c.rank, Ticket.id.desc()).limit(limit * 4))
+        if exclude_id is not None:
+            stmt = stmt.where(Ticket.id != exclude_id)
+    rows = db.session.execute(stmt).all()
     wanted = set(terms)
     scored = []
     for ticket, tokens in rows:
         share = len(wanted & set(tokens.split())) / len(wanted)
-        if share >= min_share:
+        if share > 0 and share >= min_share:
             scored.append((ticket, share))
     scored.sort(key=lambda s: -s[1])          # stable: equal shares keep the engine's order
     return scored[:limit]
