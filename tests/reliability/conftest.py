@@ -73,7 +73,7 @@ class Stack:
             row = conn.execute(text("SELECT holder, heartbeat_at FROM scheduler_lock WHERE name = 'scheduler'")).first()
         return tuple(row) if row else ("", None)
 
-    def wait_for(self, predicate, timeout: float = 120, what: str = "") -> None:
+    def wait_for(self, predicate, timeout: float = 300, what: str = "") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -93,7 +93,7 @@ class Stack:
         with self.engine.connect() as conn:
             return conn.execute(text(sql), params).scalar()
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log_text()[-3000:]
