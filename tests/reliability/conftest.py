@@ -113,7 +113,9 @@ def stack_database(pg_template):
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    admin.dispose()
     yield pg_url(name)
+    admin = _pg_admin()          # a new connection: the database may have been restarted meanwhile
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -175,6 +177,17 @@ def stack(stack_database, tmp_path):
 
 class _NoRedirectOnPost(urllib.request.HTTPRedirectHandler):
     pass
+
+
+def wait_receipts(out, n: int, since: float = 0.0, timeout: float = 300) -> None:
+    """Until ``n`` receipts came back after ``since`` (the load is under way, however slow the machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with out.lock:
+            if sum(1 for t, _ in out.receipts if t > since) >= n:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} receipts in {timeout} s: {out.statuses}")
 
 
 @dataclass
@@ -249,7 +262,8 @@ def form_ids(engine) -> dict[str, str]:
 
 
 def run_load(stack: Stack, clients: int, seconds: float, during=None) -> Outcome:
-    """``clients`` threads submitting for ``seconds``; ``during(stack, t0)`` runs beside them."""
+    """``clients`` threads submitting for ``seconds`` (at least until ``during(stack, out)``,
+    run beside them, returns)."""
     out = Outcome()
     ids = form_ids(stack.engine)
     stop = threading.Event()
@@ -265,7 +279,7 @@ def run_load(stack: Stack, clients: int, seconds: float, during=None) -> Outcome
         t.start()
     try:
         if during is not None:
-            during(stack, t0)
+            during(stack, out)
         remaining = seconds - (time.monotonic() - t0)
         if remaining > 0:
             time.sleep(remaining)
