@@ -50,7 +50,9 @@ def _categories(ids) -> dict[int, Category]:
     ids = list(ids)
     if not ids:
         return {}
-    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))}
+    from sqlalchemy.orm import selectinload
+    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids))
+                                                .options(selectinload(Category.parent)))}
 
 
 def _top_categories(snap, previous) -> list[dict]:
