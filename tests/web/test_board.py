@@ -91,3 +91,31 @@ def test_htmx_refresh_only_when_a_refresh_lands(client, ranked, freeze_now):
     assert resp.status_code == 200 and "<html" not in html and 'id="board-tables"' in html
     partial = client.get("/board?month=2026-10", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in partial and 'id="board-tables"' in partial
+
+
+def test_publicity_list_consented_closed_cases_without_names_or_phones(client, make_ticket):
+    make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, citizen_name="王秘密",
+                        citizen_phone="13900001111",
+                        content="我是王秘密，电话13900001111，小区门口路灯坏了一周，晚上很黑。")
+    make_ticket(Status.CLOSED, unit="110105001", consent_publish=False,
+                         content="不同意公开的诉求内容：电梯故障三天没人修。")
+    make_ticket(Status.HANDLING, unit="110105001", consent_publish=True,
+                        content="尚未办结的诉求内容：楼道灯不亮。")
+    html = client.get("/board/cases").get_data(as_text=True)
+    assert "小区门口路灯坏了一周" in html and "已修复路灯" in html and "建外街道" in html
+    assert "王秘密" not in html and "13900001111" not in html and "王**" in html
+    assert "电梯故障" not in html and "楼道灯不亮" not in html
+    assert "已解决" in html and "满意" in html
+    assert "路灯坏了" in client.get("/board/cases?q=路灯").get_data(as_text=True)
+    assert "共 0 件" in client.get("/board/cases?q=100%_").get_data(as_text=True)
+    part = client.get("/board/cases?q=路灯", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in part and 'id="cases"' in part
+    assert client.get("/board/cases?page=abc").status_code == 200
+
+
+def test_publicity_pages(client, make_ticket):
+    for i in range(21):
+        make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, commit=(i == 20))
+    first = client.get("/board/cases").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and "page=2" in first
+    assert "第 2 / 2 页" in client.get("/board/cases?page=2").get_data(as_text=True)

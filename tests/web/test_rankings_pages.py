@@ -77,3 +77,61 @@ def test_unit_rates_list_the_requests_behind_them(client, login_as, make_ticket,
     assert good.tracking_no in html and bad.tracking_no in html and other.tracking_no not in html
     assert "2 / 2 件" in html and "50.0%" in html
     assert client.get("/staff/rates?month=2026-13").status_code == 400
+
+
+REPORT_ACCESS = {"anonymous": 302, "street handler": 404, "street leader": 404, "district": 404, "operator": 200,
+                 "dispatcher": 200, "admin": 200}
+
+
+@pytest.mark.parametrize("relation,expected", REPORT_ACCESS.items())
+def test_reports_access(client, login_as, relation, expected):
+    if USERS[relation]:
+        login_as(USERS[relation])
+    assert client.get("/staff/reports").status_code == expected
+
+
+@pytest.fixture
+def report_data(make_ticket, monkeypatch):
+    import portal.web.rankings.routes as routes
+    monkeypatch.setattr(routes, "utcnow", lambda: datetime(2026, 11, 20, 2))
+    for _ in range(3):
+        make_ticket(Status.CLOSED, unit="110105001", start=datetime(2026, 11, 16, 1))
+    make_ticket(Status.HANDLING, unit="110105003", start=datetime(2026, 11, 2, 1), category="SRHW-LJQY")
+    make_ticket(Status.HANDLING, unit="110101001", start=datetime(2026, 11, 16, 1))
+
+
+def test_report_page_figures(client, login_as, report_data):
+    login_as("dispatcher")
+    html = client.get("/staff/reports?period=weekly&date=2026-11-18").get_data(as_text=True)
+    assert "2026-11-16 — 2026-11-22" in html
+    top = html.split('id="r1"')[1].split("</section>")[0]
+    assert top.index("建外街道") < top.index("东华门街道") and ">3<" in top
+    overdue = html.split('id="r4"')[1].split("</section>")[0]
+    assert "呼家楼街道" in overdue                # handled since 2 Nov, overdue by the 20th
+    rates = html.split('id="r5"')[1].split("</section>")[0]
+    assert "朝阳区" in rates and "100.0%" in rates
+    monthly = client.get("/staff/reports?period=monthly&date=2026-11-18").get_data(as_text=True)
+    assert "2026-11-01 — 2026-11-30" in monthly and "垃圾" in monthly
+
+
+@pytest.mark.parametrize("date,message", [("2026-02-30", "日期格式不正确"), ("2099-01-01", "尚未到来")])
+def test_report_bad_date(client, login_as, report_data, date, message):
+    login_as("operator")
+    resp = client.get(f"/staff/reports?period=daily&date={date}")
+    assert resp.status_code == 400 and message in resp.get_data(as_text=True)
+
+
+def test_report_downloads_have_chinese_headers(client, login_as, report_data):
+    import io
+
+    from openpyxl import load_workbook
+    login_as("dispatcher")
+    csv_resp = client.get("/staff/reports?period=weekly&date=2026-11-18&format=csv")
+    text = csv_resp.data.decode("utf-8-sig")
+    assert csv_resp.mimetype == "text/csv" and "街道（乡镇）,所属区,诉求量" in text and "建外街道,朝阳区,3" in text
+    x = client.get("/staff/reports?period=weekly&date=2026-11-18&format=xlsx")
+    wb = load_workbook(io.BytesIO(x.data))
+    assert wb.sheetnames == ["街道诉求量前十", "各区前三街道", "诉求问题前十", "超期诉求", "各区三率"]
+    ws = wb["街道诉求量前十"]
+    assert [c.value for c in ws[1]] == ["名次", "街道（乡镇）", "所属区", "诉求量"]
+    assert [c.value for c in ws[2]] == [1, "建外街道", "朝阳区", 3]

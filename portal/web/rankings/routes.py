@@ -83,3 +83,34 @@ def rates():
     row = ranking.snapshot_row(snap, user.unit_id) if snap else None
     return render_template("rankings/rates.html", error=None, month=month, unit=user.unit, detail=detail, snap=snap,
                            row=row, months=months.last_n(months.current(now), 12)[::-1])
+
+
+@bp.route("/staff/reports")
+@login_required
+def reports():
+    """市民热线反映: daily / weekly / monthly, as a page, CSV or XLSX. Center staff and admins."""
+    from flask import Response
+    from flask_babel import get_locale
+    from ...domain.access import CENTER_ROLES
+    from ...services import reports as rep
+    if current_user.role not in CENTER_ROLES and current_user.role is not Role.ADMIN:
+        abort(404)
+    now = utcnow()
+    kind = request.args.get("period") if request.args.get("period") in rep.PERIODS else "daily"
+    try:
+        p = rep.parse(kind, request.args.get("date"), now)
+    except rep.BadPeriod as exc:
+        return render_template("rankings/reports.html", error=_(str(exc)), kind=kind, periods=rep.PERIODS,
+                               report=None, day=""), 400
+    report = rep.build(p, now, str(get_locale()))
+    fmt = request.args.get("format")
+    name = f"12345-{p.kind}-{p.first.isoformat()}"
+    if fmt == "csv":
+        return Response(rep.to_csv(report), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    if fmt == "xlsx":
+        return Response(rep.to_xlsx(report),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return render_template("rankings/reports.html", error=None, kind=kind, periods=rep.PERIODS, report=report,
+                           day=request.args.get("date") or p.last.isoformat())

@@ -1,0 +1,92 @@
+"""政务公开: closed requests whose citizens consented to publication, for the public board.
+
+Only the category, the street, what was asked, the unit's reply and the rating are shown.
+The citizen's name, phone, e-mail, address and enterprise never leave this module: the
+query does not select them, and the text is scrubbed of the citizen's own name and of any
+run of digits long enough to be a phone number.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..domain.lifecycle import Status
+from ..domain.privacy import mask_name
+from ..extensions import db
+from ..models import Callback, Category, Ticket, Unit
+
+PAGE_SIZE = 20
+_DIGITS = re.compile(r"\d[\d\s-]{5,}\d")
+
+
+@dataclass
+class Case:
+    tracking_no: str
+    category: Category
+    street: str
+    content: str
+    reply: str
+    closed_at: datetime
+    resolved: bool | None
+    satisfied: bool | None
+
+
+def scrub(text: str, name: str = "") -> str:
+    text = _DIGITS.sub("***", text or "")
+    name = (name or "").strip()
+    if len(name) >= 2:
+        text = text.replace(name, mask_name(name))
+    return text
+
+
+def _filters(q: str):
+    conds = [Ticket.status == Status.CLOSED, Ticket.consent_publish.is_(True)]
+    q = (q or "").strip()[:50]
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = "%" + escaped + "%"
+        conds.append(or_(Ticket.content.like(like, escape="\\"), Ticket.reply.like(like, escape="\\"),
+                         Ticket.category_id.in_(select(Category.id).where(Category.name.like(like, escape="\\")))))
+    return conds
+
+
+def cases(q: str = "", page: int = 1) -> tuple[list[Case], int]:
+    """One page of published cases, newest first, and the total."""
+    conds = _filters(q)
+    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conds)) or 0
+    street = aliased(Unit)
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.tracking_no, Ticket.category_id, street.name, Ticket.content, Ticket.reply,
+               Ticket.closed_at, Ticket.citizen_name)
+        .outerjoin(street, street.id == Ticket.street_id).where(*conds)
+        .order_by(Ticket.closed_at.desc(), Ticket.id.desc())
+        .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+    ids = [r[0] for r in rows]
+    cats = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_({r[2] for r in rows})))} \
+        if rows else {}
+    ratings = _ratings(ids)
+    out = []
+    for tid, no, cat_id, street_name, content, reply, closed_at, name in rows:
+        resolved, satisfied = ratings.get(tid, (None, None))
+        out.append(Case(no, cats.get(cat_id), street_name or "", scrub(content, name), scrub(reply, name),
+                        closed_at, resolved, satisfied))
+    return out, total
+
+
+def _ratings(ids: list[int]) -> dict[int, tuple[bool | None, bool | None]]:
+    """The rating each request counts with (rule of services.tickets.rated_callback)."""
+    if not ids:
+        return {}
+    from sqlalchemy import and_, case
+    preference = case((and_(Callback.source == "center", Callback.contacted.is_(True)), 0),
+                      (Callback.source == "citizen", 1), else_=2)
+    rn = func.row_number().over(partition_by=Callback.ticket_id, order_by=(preference, Callback.id.desc()))
+    sub = (select(Callback.ticket_id, Callback.contacted, Callback.resolved, Callback.satisfied, rn.label("rn"))
+           .where(Callback.ticket_id.in_(ids)).subquery())
+    rows = db.session.execute(select(sub.c.ticket_id, sub.c.resolved, sub.c.satisfied)
+                              .where(sub.c.rn == 1, sub.c.contacted.is_(True)))
+    return {t: (r, s) for t, r, s in rows}
