@@ -22,6 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .security import init_security
     init_security(app)      # headers, cookie flags, error pages, log redaction, engine options
     db.init_app(app)
+    from .security import install_session_teardown
+    install_session_teardown(app)   # a database that went away after the response is no 500
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(root / "migrations"), render_as_batch=True, compare_type=True)

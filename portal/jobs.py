@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from .domain.access import Actor, Role
-from .domain.deadlines import utcnow
 from .domain.lifecycle import WITH_UNIT, Action
 from .extensions import db
 from .models import Ticket
@@ -113,7 +112,9 @@ def start_embedded(app) -> None:
     if app.extensions.get("portal_scheduler"):
         return
     from .services.scheduler import Runner
+    import atexit
     runner = Runner(app)
     app.extensions["portal_scheduler"] = runner
     runner.start_background()
+    atexit.register(runner.lock.release)     # a clean exit frees the lock at once
     log.info("embedded scheduler started (lock held: %s) with jobs: %s", runner.lock.held, ", ".join(JOBS))

@@ -88,6 +88,30 @@ def init_security(app: Flask) -> None:
     install_log_redaction()
 
 
+def install_session_teardown(app: Flask) -> None:
+    """Call after ``db.init_app``: end the request's session first, swallowing a database error.
+
+    When the database goes away after the response was built, Flask-SQLAlchemy's own teardown
+    (rollback on a dead connection) would raise and turn a finished response into a 500.
+    Teardown functions run in reverse order, so this one runs before Flask-SQLAlchemy's, which
+    then finds nothing left to close.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .extensions import db
+
+    @app.teardown_appcontext
+    def _remove_session(exc):
+        try:
+            db.session.remove()
+        except SQLAlchemyError as error:
+            log.warning("database session could not be closed cleanly: %s", type(error).__name__)
+            try:
+                db.session.remove()
+            except SQLAlchemyError:  # nosec B110 - the connection is gone; the pool discards it
+                pass
+
+
 def _render_error(status: int, message: str):
     """The generic page: no traceback, an id that is also in the log line."""
     from .extensions import db, login_manager

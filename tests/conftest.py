@@ -46,7 +46,9 @@ def pg_url(dbname: str) -> str:
 
 
 def _pg_admin():
-    return create_engine(pg_url(make_url(PG_URL).database or "postgres"), isolation_level="AUTOCOMMIT")
+    # pre-ping: a pooled connection may have died with a PostgreSQL restart (tests/reliability)
+    return create_engine(pg_url(make_url(PG_URL).database or "postgres"), isolation_level="AUTOCOMMIT",
+                         pool_pre_ping=True)
 
 
 def _config(url: str, **extra) -> dict:

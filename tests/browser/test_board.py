@@ -59,3 +59,17 @@ def test_admin_and_unit_pages(live_server, page, demo):
     page.goto(live_server + "/staff/rates")
     assert page.locator("h2").first.is_visible()
     assert axe_violations(page) == []
+
+
+def test_reports_and_publicity(live_server, page, demo):
+    page.goto(live_server + "/board/cases")
+    assert page.locator("article.case").count() >= 1
+    assert axe_violations(page) == []
+    sign_in(page, live_server, "dispatcher")
+    for period in ("daily", "weekly", "monthly"):
+        page.goto(f"{live_server}/staff/reports?period={period}")
+        assert page.locator("#r5").is_visible()
+        assert axe_violations(page) == [], period
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")

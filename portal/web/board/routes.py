@@ -5,7 +5,10 @@ provisional). No citizen's name or phone is read here at all.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from collections import OrderedDict
+
+from flask import abort, current_app, render_template, request, url_for
+from markupsafe import Markup
 from flask_babel import get_locale, gettext as _
 from sqlalchemy import select
 
@@ -47,7 +50,9 @@ def _categories(ids) -> dict[int, Category]:
     ids = list(ids)
     if not ids:
         return {}
-    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids)))}
+    from sqlalchemy.orm import selectinload
+    return {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(ids))
+                                                .options(selectinload(Category.parent)))}
 
 
 def _top_categories(snap, previous) -> list[dict]:
@@ -74,8 +79,6 @@ def _context(month: str):
            "months": _month_choices(month)}
     if snap is None:
         return ctx
-    rows = ranking.board_rows(snap)
-    ctx["groups"] = [(g, rows[g]) for g in GROUPS if g in rows]
     ctx["totals"] = ranking.city_totals(snap)
     trend = ranking.city_trend(month, 12)
     labels = [m[2:] for m, _ in trend]
@@ -86,6 +89,27 @@ def _context(month: str):
     ctx["top_categories"] = _top_categories(snap, previous)
     ctx["districts_chart"] = _districts_chart(snap)
     return ctx
+
+
+CACHE_SIZE = 64
+
+
+def tables_html(ctx: dict) -> Markup:
+    """The ranking tables, rendered once per snapshot and language and kept in this app's memory
+    (a snapshot never changes: a refresh writes a new one with a new ``computed_at``)."""
+    snap = ctx["snap"]
+    if snap is None:
+        return Markup(render_template("board/_tables.html", **ctx))
+    cache: OrderedDict = current_app.extensions.setdefault("board_tables", OrderedDict())
+    key = (snap.id, snap.month, snap.computed_at, str(get_locale()))
+    html = cache.get(key)
+    if html is None:
+        rows = ranking.board_rows(snap)
+        html = render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows]})
+        cache[key] = html
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return Markup(html)
 
 
 def _month_choices(selected: str) -> list[str]:
@@ -104,8 +128,8 @@ def index():
                                class_labels=CLASS_LABELS), 400
     ctx = _context(month)
     if is_htmx():
-        return render_template("board/_tables.html", **ctx)
-    return render_template("board/index.html", error=None, **ctx)
+        return tables_html(ctx)
+    return render_template("board/index.html", error=None, tables=tables_html(ctx), **ctx)
 
 
 @bp.route("/board/tables")
@@ -120,7 +144,7 @@ def tables():
     since = request.args.get("since", "")
     if snap is None or snap.computed_at.isoformat() == since:
         return "", 204
-    return render_template("board/_tables.html", **_context(month))
+    return tables_html(_context(month))
 
 
 @bp.route("/board/units/<code>")
