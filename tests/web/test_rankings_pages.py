@@ -135,3 +135,12 @@ def test_report_downloads_have_chinese_headers(client, login_as, report_data):
     ws = wb["街道诉求量前十"]
     assert [c.value for c in ws[1]] == ["名次", "街道（乡镇）", "所属区", "诉求量"]
     assert [c.value for c in ws[2]] == [1, "建外街道", "朝阳区", 3]
+
+
+def test_report_download_links_work_without_a_date(client, login_as, report_data):
+    import re
+    login_as("dispatcher")
+    for period in ("daily", "weekly", "monthly"):
+        html = client.get(f"/staff/reports?period={period}").get_data(as_text=True)
+        href = re.search(r'href="([^"]*format=xlsx[^"]*)"', html).group(1).replace("&amp;", "&")
+        assert client.get(href).status_code == 200, (period, href)

@@ -113,4 +113,4 @@ def reports():
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     return render_template("rankings/reports.html", error=None, kind=kind, periods=rep.PERIODS, report=report,
-                           day=request.args.get("date") or p.last.isoformat())
+                           day=request.args.get("date") or p.first.isoformat())
