@@ -220,11 +220,18 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
     else:
         due = next_due_expr()
         order = [case((due.is_(None), 1), else_=0), due, Ticket.created_at, Ticket.id]
-    page_rows = db.session.scalars(
-        stmt.options(joinedload(Ticket.handling_unit).joinedload(Unit.parent), joinedload(Ticket.street),
-                     joinedload(Ticket.district), selectinload(Ticket.units).joinedload(TicketUnit.unit))
-        .order_by(*order).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)).unique().all()
-    return page_rows, total
+    # The page's ids first: ordering reads only indexed columns (ix_tickets_queue), so no table row
+    # is read for the thousands of open requests being sorted; then the 30 rows with what they show.
+    ids = list(db.session.scalars(stmt.with_only_columns(Ticket.id).order_by(*order).limit(PAGE_SIZE)
+                                  .offset((filters.page - 1) * PAGE_SIZE)))
+    if not ids:
+        return [], total
+    loaded = db.session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids))
+        .options(joinedload(Ticket.handling_unit).joinedload(Unit.parent), joinedload(Ticket.street),
+                 joinedload(Ticket.district), selectinload(Ticket.units).joinedload(TicketUnit.unit))).unique().all()
+    by_id = {t.id: t for t in loaded}
+    return [by_id[i] for i in ids if i in by_id], total
 
 
 @dataclass(frozen=True)
