@@ -7,7 +7,8 @@ Create Date: 2026-12-02 10:00:00
 The queue pages count every tab in one query and sort each tab by the next due time
 (services/queues.py). Both read only these columns of the open requests; with them in one index
 starting with the status, the counts and the ordering of a page's ids need no table row
-(an index-only scan on PostgreSQL, a covering index on SQLite). Measured with
+(an index-only scan on PostgreSQL, a covering index on SQLite). The id is the last column
+because a PostgreSQL index does not carry it otherwise (SQLite's rowid is in every index). Measured with
 bench/bench_queue.py (docs/BENCHMARKS-bench.md).
 
 A request's page lists the caller's earlier requests (same phone, newest first): without an index
@@ -23,7 +24,7 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = ['status', 'feedback_due_at', 'sign_due_at', 'handling_unit_id', 'created_at', 'supervision_level',
-           'return_count', 'review_unit_id', 'review_by_leader']
+           'return_count', 'review_unit_id', 'review_by_leader', 'id']
 
 
 def upgrade():

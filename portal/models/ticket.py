@@ -33,7 +33,7 @@ class Ticket(db.Model):
         Index("ix_tickets_status_feedback_due", "status", "feedback_due_at"),
         # every column the queue counts and the queue ordering read (services/queues.py; migration 0004_queue_idx)
         Index("ix_tickets_queue", "status", "feedback_due_at", "sign_due_at", "handling_unit_id", "created_at",
-              "supervision_level", "return_count", "review_unit_id", "review_by_leader"),
+              "supervision_level", "return_count", "review_unit_id", "review_by_leader", "id"),
         # a request's page lists the caller's earlier requests, newest first (migration 0004_queue_idx)
         Index("ix_tickets_citizen_phone", "citizen_phone", "created_at"),
     )
