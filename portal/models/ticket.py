@@ -31,10 +31,10 @@ class Ticket(db.Model):
                         "AND sign_due_at IS NOT NULL AND feedback_due_at IS NOT NULL)", name="with_unit_has_dues"),
         Index("ix_tickets_unit_status", "handling_unit_id", "status"),
         Index("ix_tickets_status_feedback_due", "status", "feedback_due_at"),
-        # every column the queue counts and the queue ordering read (services/queues.py; migration 0004_queue_idx)
+        # every column the queue counts and the queue ordering read (services/queues.py; migration 0009_queue_idx)
         Index("ix_tickets_queue", "status", "feedback_due_at", "sign_due_at", "handling_unit_id", "created_at",
               "supervision_level", "return_count", "review_unit_id", "review_by_leader", "id"),
-        # a request's page lists the caller's earlier requests, newest first (migration 0004_queue_idx)
+        # a request's page lists the caller's earlier requests, newest first (migration 0009_queue_idx)
         Index("ix_tickets_citizen_phone", "citizen_phone", "created_at"),
     )
 

@@ -233,8 +233,8 @@ def test_warn_deadlines_is_idempotent_per_deadline(make_ticket, users, contacts,
 def test_the_sla_scan_warns(app, make_ticket, contacts):
     from portal.jobs import run_job
     t = make_ticket(Status.HANDLING)
-    assert run_job(app, "sla_scan", t.feedback_due_at + timedelta(minutes=1))["warned"] == 2
-    assert run_job(app, "sla_scan", t.feedback_due_at + timedelta(minutes=2))["warned"] == 0
+    assert run_job(app, "supervise_overdue", t.feedback_due_at + timedelta(minutes=1))["warned"] == 2
+    assert run_job(app, "supervise_overdue", t.feedback_due_at + timedelta(minutes=2))["warned"] == 0
 
 
 def test_console_backend_masks_the_recipient(make_ticket, now, caplog, monkeypatch):

@@ -1,7 +1,7 @@
 """a covering index for the work queues; the caller's earlier requests by phone
 
-Revision ID: 0004_queue_idx
-Revises: 0003
+Revision ID: 0009_queue_idx
+Revises: 0008_governance
 Create Date: 2026-12-02 10:00:00
 
 The queue pages count every tab in one query and sort each tab by the next due time
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_queue_idx'
-down_revision = '0003'
+revision = "0009_queue_idx"
+down_revision = "0008_governance"
 branch_labels = None
 depends_on = None
 
