@@ -12,7 +12,7 @@ run: install translations
 	$(BIN)/flask portal init
 	PORTAL_SCHEDULER_ENABLED=true $(BIN)/flask run --host "$(HOST)" --port "$(PORT)" --no-reload
 
-# production mode (docs/issue9.md): gunicorn + PostgreSQL (DATABASE_URL) + Redis + scheduler
+# production mode (docs/production.md): gunicorn + PostgreSQL (DATABASE_URL) + Redis + scheduler
 serve: install translations
 	bash deploy/serve.sh
 

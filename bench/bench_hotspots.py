@@ -16,7 +16,7 @@ On PostgreSQL the loaded table is VACUUM ANALYZEd (as autovacuum would have done
 on SQLite ANALYZEd.
 
 Thresholds are the shipped defaults (5 in 7 days for street+category, 3 in 30 days for one
-address). Results go to docs/BENCHMARKS-gov.md by hand; nothing here asserts a time.
+address). Results go to docs/benchmarks/hotspots.md by hand; nothing here asserts a time.
 """
 from __future__ import annotations
 

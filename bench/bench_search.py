@@ -10,7 +10,7 @@ rows segmented by the same ``index_tokens``; texts are drawn from a pool so the 
 segmented once), then times, each over ``--queries`` queries: the knowledge base search
 (operators and citizens), the staff queue's text filter (a full queue page: count + rows),
 the near-duplicate merge candidates of a request, and the citizens' similar open requests.
-Prints p50/p95/max in milliseconds; results go to docs/BENCHMARKS-issue7.md by hand.
+Prints p50/p95/max in milliseconds; results go to docs/benchmarks/search.md by hand.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ What is measured (wall clock, ``time.perf_counter``):
 * ``board``: ``GET /board?month=…`` through the Flask test client (the whole request: routing,
   queries on the snapshot, templates), ``--requests`` times after a warm-up, p50/p95/max,
   with the snapshot committed once for these requests (removed afterwards unless --keep).
-Results are printed as a Markdown table row for docs/BENCHMARKS-issue5.md.
+Results are printed as a Markdown table row for docs/benchmarks/ranking.md.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ executemany; everything else is INSERT ... SELECT over a series of ids (generate
 PostgreSQL, a recursive CTE on SQLite), chunk by chunk. Randomness is an integer hash of
 (id, seed), identical on both engines, so a seed reproduces the data.
 
-What is generated, per request (see docs/BENCHMARKS-bench.md for the shares):
+What is generated, per request (see docs/benchmarks/queues-and-load.md for the shares):
 - ids in time order, created uniformly over the window (or with one heavy month);
 - 55 % consultations answered on the spot, 2 % invalid, 0.5 % merged into the previous request,
   the rest dispatched: straight to a street (55 %), via the street's district (20 %), to a

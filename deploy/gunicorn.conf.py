@@ -1,4 +1,4 @@
-"""gunicorn settings for the production mode (`make serve`, docs/issue9.md).
+"""gunicorn settings for the production mode (`make serve`, docs/production.md).
 
 Every value can be changed by the environment: PORTAL_BIND, PORTAL_WORKERS, PORTAL_THREADS.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Production mode on this machine: PostgreSQL + Redis + gunicorn (N workers) + one scheduler
-# process. `make serve` runs this; docs/issue9.md explains every variable.
+# process. `make serve` runs this; docs/production.md explains every variable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${BIN:-.venv/bin}"

@@ -1,4 +1,4 @@
-"""Helpers for the production mode (``make serve``; see docs/issue9.md).
+"""Helpers for the production mode (``make serve``; see docs/production.md).
 
 ``python -m portal.production ensure-database`` creates the PostgreSQL database named in
 ``DATABASE_URL`` when it does not exist yet (connecting to the server's ``postgres`` database).

@@ -9,7 +9,7 @@ The queue pages count every tab in one query and sort each tab by the next due t
 starting with the status, the counts and the ordering of a page's ids need no table row
 (an index-only scan on PostgreSQL, a covering index on SQLite). The id is the last column
 because a PostgreSQL index does not carry it otherwise (SQLite's rowid is in every index). Measured with
-bench/bench_queue.py (docs/BENCHMARKS-bench.md).
+bench/bench_queue.py (docs/benchmarks/queues-and-load.md).
 
 A request's page lists the caller's earlier requests (same phone, newest first): without an index
 on the phone that was a scan of the whole table, 0.8 s of CPU on 1,000,000 requests.

@@ -6,7 +6,7 @@
   into an empty database.
 
 ``flask portal backup`` writes one; ``flask portal restore FILE --into URL`` loads one into an
-EMPTY database (it refuses a database that has tables). docs/issue9.md has the procedure.
+EMPTY database (it refuses a database that has tables). docs/production.md has the procedure.
 """
 from __future__ import annotations
 

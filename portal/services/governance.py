@@ -541,6 +541,17 @@ def direct_answer_rate(period: Period) -> Rate:
     return Rate(int(answered), int(valid))
 
 
+def repeat_rate(period: Period) -> Rate:
+    """重复诉求率: requests received in the period that were linked at intake as a repeat (the same
+    caller, category and street within 30 days; issue 7) ÷ all requests received in the period."""
+    from ..models import TicketRepeat
+    repeats, total = db.session.execute(
+        select(func.count(TicketRepeat.ticket_id), func.count(Ticket.id))
+        .select_from(Ticket).outerjoin(TicketRepeat, TicketRepeat.ticket_id == Ticket.id)
+        .where(_in(period.start, period.end))).one()
+    return Rate(int(repeats), int(total))
+
+
 @dataclass(frozen=True)
 class Rising:
     category: Category
@@ -583,6 +594,7 @@ def dashboard(now: datetime, days: int = 30) -> dict:
         "by_district": volume_by_district(period),
         "top_streets": top_streets(period),
         "direct_answer": direct_answer_rate(period),
+        "repeat": repeat_rate(period),
         "rising": rising_categories(period),
     }
 

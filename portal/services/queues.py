@@ -112,7 +112,7 @@ def _open_rare():
     STAT4) only know the average rows per status; with nine statuses bound as parameters it
     estimated most of the table and scanned all of it whenever a query needed more columns than an
     index holds: 0.3 s for one count on 100,000 requests (bench/bench_queue.py,
-    docs/BENCHMARKS-bench.md). ``likelihood(X, 0.01)`` is X, with that hint; other engines get X.
+    docs/benchmarks/queues-and-load.md). ``likelihood(X, 0.01)`` is X, with that hint; other engines get X.
     Every tab is a subset of the open requests, so adding this term changes no result.
     On PostgreSQL the term is left out (None): it has per-status statistics, and a second copy
     of the status condition made it square the selectivity (2,469 rows estimated for 122,143)

@@ -1,7 +1,7 @@
 """Rankings: the SQL aggregation per unit and month, the frozen monthly snapshot and the
 provisional one for the current month, and the ranking settings.
 
-Counting rules (the full statement is in ``portal/domain/scoring.py`` and docs/issue5.md):
+Counting rules (the full statement is in ``portal/domain/scoring.py`` and docs/rankings.md):
 
 * response: ``tickets.dispatched_at`` in the month, to ``tickets.handling_unit_id``. Both
   columns hold the dispatch in effect: a re-dispatch (转派) moves both to the street, an

@@ -59,3 +59,24 @@ def axe_violations(page) -> list[dict]:
         "async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations"
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))")
     return result
+
+
+def sign_in(page, live_server, username):
+    """Sign in through the real form; admins (two-factor required) also type their current code."""
+    import re
+
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import User
+    from tests.conftest import TEST_PASSWORD, totp_code
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r".*/(staff/|login/code)$"))
+    if page.url.endswith("/login/code"):
+        user = db.session.scalar(select(User).where(User.username == username))
+        page.get_by_label("6 位验证码").fill(totp_code(user))
+        page.get_by_role("button", name="验证并登录").click()
+        page.wait_for_url("**/staff/")

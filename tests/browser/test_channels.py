@@ -7,17 +7,13 @@ import urllib.request
 import pytest
 
 from tests.browser.conftest import axe_violations
-from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def sign_in_as_admin(page, live_server):
-    page.goto(live_server + "/login")
-    page.get_by_label("用户名").fill("admin")
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/staff/")
+    from tests.browser.conftest import sign_in
+    sign_in(page, live_server, "admin")
 
 
 def post_request(live_server, key) -> int:

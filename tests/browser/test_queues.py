@@ -5,17 +5,13 @@ from portal.domain.lifecycle import Status
 from portal.extensions import db
 from portal.models import Ticket
 from tests.browser.conftest import axe_violations
-from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def sign_in(page, live_server, username):
-    page.goto(live_server + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/staff/")
+    from tests.browser.conftest import sign_in as real_sign_in
+    real_sign_in(page, live_server, username)
 
 
 def fresh(ticket):

@@ -87,7 +87,10 @@ def test_a_street_handler_gets_nothing_of_other_units(app, client, login_as, vic
         for victim in victims:
             values_list = [{}]
             for arg in sorted(rule.arguments):
-                if arg == "action":
+                choices = getattr(rule._converters.get(arg), "items", None)    # <any(a, b):arg>
+                if choices:
+                    values_list = [{**v, arg: c} for v in values_list for c in sorted(choices)]
+                elif arg == "action":
                     values_list = [{**v, arg: a.value} for v in values_list for a in Action]
                 elif arg in ("tracking_no", "number"):
                     values_list = [{**v, arg: victim.tracking_no} for v in values_list]

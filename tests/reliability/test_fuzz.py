@@ -53,6 +53,10 @@ def url_for_rule(app, rule, ticket, action: str, tracking_no: str) -> str:
     from flask import url_for
     args = {}
     for arg in rule.arguments:
+        choices = getattr(rule._converters.get(arg), "items", None)    # <any(a, b):arg>
+        if choices:
+            args[arg] = sorted(choices)[0]
+            continue
         args[arg] = action if arg == "action" else tracking_no if arg in ("tracking_no", "number") else ticket.id
     with app.test_request_context():
         return url_for(rule.endpoint, **args)

@@ -119,3 +119,16 @@ def test_publicity_pages(client, make_ticket):
     first = client.get("/board/cases").get_data(as_text=True)
     assert "第 1 / 2 页" in first and "page=2" in first
     assert "第 2 / 2 页" in client.get("/board/cases?page=2").get_data(as_text=True)
+
+
+def test_repeat_rate_beside_the_three_rates(client, app, make_ticket, now, freeze_now):
+    """Three October requests from one caller, one category, one street: the 2nd and 3rd are
+    repeats (issue 7), so 建外's repeat rate is 2 / 3 on the board and on its page."""
+    for day in (5, 9, 20):
+        make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, day))
+    ranking.freeze("2026-10", now)
+    db.session.commit()
+    html = client.get("/board?month=2026-10").get_data(as_text=True)
+    assert "重复诉求率" in html and "66.7%" in html
+    page = client.get("/board/units/110105001?month=2026-10").get_data(as_text=True)
+    assert "重复诉求率" in page and "66.7%" in page and "2 / 3" in page

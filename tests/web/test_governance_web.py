@@ -201,6 +201,8 @@ def test_dashboard_page_shows_the_hand_counted_figures(client, login_as, make_ti
     html = client.get("/staff/governance/dashboard?days=7&end=2026-11-16").get_data(as_text=True)
     assert "直接答复率" in html and "33.3%" in html          # 1 answered of 3 valid
     assert "直接答复办结 1 件 ÷ 有效诉求 3 件" in html
+    # one caller, one category: the 2nd request at each street repeats the 1st (issue 7)
+    assert "重复诉求率" in html and "50.0%" in html and "再次反映 2 件 ÷ 受理 4 件" in html
     assert html.count('class="district-tile') == 16
     assert re.search(r'map-110105"><span class="district-name">朝阳区</span> <span class="district-count">4 件', html)
     for name in ("by-day", "by-week", "by-month", "by-channel", "by-category", "by-street"):

@@ -59,7 +59,7 @@ def _unit_arg(name: str) -> Unit | None:
 
 #: admin pages other blueprints add (issues 5, 8, 9): linked once they exist
 OTHER_PAGES = [("/admin/jobs", N_("定时任务运行记录")), ("/admin/ranking", N_("排名设置")),
-               ("/admin/channels", N_("渠道与接口"))]
+               ("/admin/channels", N_("渠道与接口")), ("/admin/outbox", N_("通知发送"))]
 
 
 def _endpoint_for(path: str) -> str | None:

@@ -94,6 +94,13 @@ def _context(month: str):
 CACHE_SIZE = 64
 
 
+def _repeats(month: str) -> dict[int, tuple[int, int]]:
+    """{unit id: (repeat requests, requests)} received in the month (issue 7's repeat rate, shown
+    beside the three rates; it is not part of the composite score)."""
+    from ...services.repeats import repeat_rates
+    return repeat_rates(*months.bounds(month))
+
+
 def tables_html(ctx: dict) -> Markup:
     """The ranking tables, rendered once per snapshot and language and kept in this app's memory
     (a snapshot never changes: a refresh writes a new one with a new ``computed_at``)."""
@@ -105,7 +112,8 @@ def tables_html(ctx: dict) -> Markup:
     html = cache.get(key)
     if html is None:
         rows = ranking.board_rows(snap)
-        html = render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows]})
+        html = render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows],
+                                                        "repeats": _repeats(snap.month)})
         cache[key] = html
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
@@ -170,7 +178,8 @@ def unit(code: str):
     categories = [(cats[c].full_name(locale) if c in cats else "?", n) for c, n in top]
     return render_template("board/unit.html", unit=u, error=None, month=month, row=row, trend=trend, chart=chart,
                            categories=categories, class_labels=CLASS_LABELS, group_labels=GROUP_LABELS,
-                           snap=ranking.snapshot(month), group=GROUP_OF_KIND[u.kind])
+                           snap=ranking.snapshot(month), group=GROUP_OF_KIND[u.kind],
+                           repeat=_repeats(month).get(u.id))
 
 
 def unit_url(unit: Unit, month: str | None) -> str:
