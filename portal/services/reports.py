@@ -17,6 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from ..domain.deadlines import from_local, to_local
+from ..domain.intake import Channel
 from ..domain.lifecycle import N_, WITH_UNIT
 from ..domain.scoring import rate
 from ..extensions import db
@@ -161,10 +162,18 @@ def rates_by_district(p: Period) -> list[tuple[str, int, float | None, int, floa
     return out
 
 
+def by_channel(p: Period) -> list[tuple[Channel, int]]:
+    """Requests received in the period by channel (web, phone, the Open311 channels ...), most first."""
+    n = func.count()
+    rows = db.session.execute(select(Ticket.channel, n).where(Ticket.created_at >= p.start, Ticket.created_at < p.end)
+                              .group_by(Ticket.channel).order_by(n.desc(), Ticket.channel))
+    return [(channel, int(count)) for channel, count in rows]
+
+
 def build(p: Period, now: datetime, locale: str = "zh") -> dict:
     return {"period": p, "top_streets": top_streets(p), "by_district": top_streets_by_district(p),
             "categories": top_categories(p, locale=locale), "overdue": overdue(p, now),
-            "rates": rates_by_district(p)}
+            "rates": rates_by_district(p), "channels": by_channel(p)}
 
 
 # --- exports (Chinese headers) ---------------------------------------------------------------
@@ -186,6 +195,7 @@ def sections(report: dict) -> list[tuple[str, list[str], list[list]]]:
          [[no, u, c, to_local(due).strftime("%Y-%m-%d %H:%M"), h] for no, u, c, due, h in report["overdue"]]),
         ("各区三率", ["区", "派单量", "响应率", "回访量", "解决率", "满意率"],
          [[d, n, _pct(rr), a, _pct(res), _pct(sat)] for d, n, rr, a, res, sat in report["rates"]]),
+        ("各渠道诉求量", ["渠道", "诉求量"], [[c.label, n] for c, n in report["channels"]]),
     ]
 
 

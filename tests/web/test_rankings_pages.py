@@ -1,6 +1,7 @@
 """Admin job runs and ranking settings, a unit's own rates; the access table for these routes."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -110,6 +111,8 @@ def test_report_page_figures(client, login_as, report_data):
     assert "呼家楼街道" in overdue                # handled since 2 Nov, overdue by the 20th
     rates = html.split('id="r5"')[1].split("</section>")[0]
     assert "朝阳区" in rates and "100.0%" in rates
+    channels = html.split('id="r6"')[1].split("</section>")[0]     # issue 8: counted by channel
+    assert re.search(r"网站</th><td class=\"num\">4<", channels) and "电话" not in channels
     monthly = client.get("/staff/reports?period=monthly&date=2026-11-18").get_data(as_text=True)
     assert "2026-11-01 — 2026-11-30" in monthly and "垃圾" in monthly
 
@@ -131,7 +134,8 @@ def test_report_downloads_have_chinese_headers(client, login_as, report_data):
     assert csv_resp.mimetype == "text/csv" and "街道（乡镇）,所属区,诉求量" in text and "建外街道,朝阳区,3" in text
     x = client.get("/staff/reports?period=weekly&date=2026-11-18&format=xlsx")
     wb = load_workbook(io.BytesIO(x.data))
-    assert wb.sheetnames == ["街道诉求量前十", "各区前三街道", "诉求问题前十", "超期诉求", "各区三率"]
+    assert wb.sheetnames == ["街道诉求量前十", "各区前三街道", "诉求问题前十", "超期诉求", "各区三率", "各渠道诉求量"]
+    assert [[c.value for c in row] for row in wb["各渠道诉求量"].iter_rows()] == [["渠道", "诉求量"], ["网站", 4]]
     ws = wb["街道诉求量前十"]
     assert [c.value for c in ws[1]] == ["名次", "街道（乡镇）", "所属区", "诉求量"]
     assert [c.value for c in ws[2]] == [1, "建外街道", "朝阳区", 3]
