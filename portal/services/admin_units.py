@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 
 from ..domain.access import KINDS_BY_TIER, Actor, Tier
 from ..domain.hierarchy import MAX_CODE, MAX_NAME, HEADER, Existing, HierarchyError, Problem, UnitRow, parse
-from ..domain.lifecycle import WITH_UNIT, Action, N_
+from ..domain.lifecycle import AFTER_FEEDBACK, WITH_UNIT, Action, N_
 from ..extensions import db
 from ..models import Ticket, Unit
 from . import audit
@@ -32,6 +32,12 @@ def open_count(unit: Unit) -> int:
     """Requests this unit holds now (a unit's part still to do)."""
     return db.session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.handling_unit_id == unit.id, Ticket.status.in_(list(WITH_UNIT)))) or 0
+
+
+def unfinished_count(unit: Unit) -> int:
+    """Requests the unit holds or that may come back to it (fed back, awaiting the callback)."""
+    return db.session.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.handling_unit_id == unit.id, Ticket.status.in_(list(WITH_UNIT | AFTER_FEEDBACK)))) or 0
 
 
 def search(q: str, limit: int = 50) -> list[Unit]:
@@ -125,6 +131,11 @@ def deactivate_unit(admin: Actor, now: datetime, unit: Unit, transfer_to: Unit |
         return 0
     if db.session.scalar(select(func.count()).select_from(Unit).where(Unit.parent_id == unit.id, Unit.active)):
         raise InvalidInput(N_("该单位还有启用中的下级单位，请先停用或移走它们"))
+    # fed back and awaiting the callback: a "not resolved" answer sends it back to this unit for
+    # re-handling, so it must be closed (or re-handled and then moved) before the unit stops
+    if db.session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.handling_unit_id == unit.id, Ticket.status.in_(list(AFTER_FEEDBACK)))):
+        raise InvalidInput(N_("该单位还有已反馈、等待回访的诉求，办结后才能停用"))
     tickets = list(db.session.scalars(select(Ticket).where(
         Ticket.handling_unit_id == unit.id, Ticket.status.in_(list(WITH_UNIT))).order_by(Ticket.id)))
     if tickets and transfer_to is None:
@@ -244,7 +255,7 @@ def preview_import(data: bytes, *, deactivate_missing: bool = False) -> ImportPr
             if code in in_file or not unit.active or unit.tier == Tier.CENTER:
                 continue
             out.deactivated.append(unit)
-            n = open_count(unit)
+            n = unfinished_count(unit)
             if n:
                 out.problems.append(Problem(0, f"单位 {unit.code} {unit.name} 不在文件中，但还有 {n} 件在办诉求，"
                                                 "不能停用：请先在单位页面移交"))

@@ -55,6 +55,16 @@ def test_deactivate_without_a_target_changes_nothing(app, units, users, make_tic
     assert snapshot(t.id) == before and units["110105002"].active
 
 
+@pytest.mark.parametrize("status", [S.FED_BACK, S.CALLED_BACK])
+def test_deactivate_is_refused_while_a_request_awaits_its_callback(app, units, users, make_ticket, now, status):
+    """A "not resolved" callback would send it back to the stopped unit: it must be closed first."""
+    t = make_ticket(status, unit="110105002")
+    with pytest.raises(InvalidInput, match="等待回访"):
+        admin_units.deactivate_unit(users.actor("admin"), now, units["110105002"], units["110105001"])
+    db.session.rollback()
+    assert units["110105002"].active and reload(t.id).handling_unit.code == "110105002"
+
+
 def test_only_an_admin_transfers(app, units, users, make_ticket, now):
     t = make_ticket(S.HANDLING, unit="110105002")
     before = snapshot(t.id)
@@ -78,6 +88,14 @@ def test_a_whole_other_city_in_one_transaction(app, now, users):
         expected = (unit.parent.path if unit.parent else "/") + f"{unit.id}/"
         assert path == expected
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "unit.import")) == 1
+
+
+@pytest.mark.parametrize("status", [S.HANDLING, S.FED_BACK])
+def test_importing_another_city_is_refused_while_old_units_have_unfinished_requests(app, now, users, make_ticket,
+                                                                                   status):
+    make_ticket(status, unit="110105002")
+    preview = admin_units.preview_import((DATA / "haibin_units.csv").read_bytes(), deactivate_missing=True)
+    assert any("110105002" in p.message for p in preview.problems)
 
 
 def test_a_bad_file_applies_nothing(app, now, users):
