@@ -94,6 +94,23 @@ def run(app, name: str, now: datetime | None = None, month: str | None = None, t
         return result
 
 
+def mark_interrupted(now: datetime | None = None) -> int:
+    """Runs a scheduler started but never finished (it was killed mid-job), marked ``interrupted``.
+
+    Called by the scheduler that has just taken the lock: only one scheduler runs at a time, so a
+    run still ``running`` from the scheduler or its catch-up belongs to a process that is gone.
+    Its work was one transaction and was rolled back; the job runs again at its next time (a missed
+    monthly freeze by the catch-up). Manual runs (``flask portal jobs run``) are left alone: one may
+    be running now."""
+    now = now or utcnow()
+    t = JobRun.__table__
+    res = db.session.execute(t.update().where(t.c.outcome == "running", t.c.trigger.in_(("scheduler", "catch-up")))
+                             .values(outcome="interrupted", finished_at=now,
+                                     error="the scheduler stopped before the job finished; nothing of it was kept"))
+    db.session.commit()
+    return res.rowcount
+
+
 def recent_runs(limit: int = 100, job: str | None = None) -> list[JobRun]:
     stmt = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
     if job:
@@ -247,6 +264,10 @@ class Runner:
         """Start if the lock is free; False (and nothing started) if another scheduler holds it."""
         if not self.lock.acquire():
             return False
+        with self.app.app_context():
+            interrupted = mark_interrupted()
+        if interrupted:
+            log.warning("%d job run(s) of a previous scheduler never finished; marked interrupted", interrupted)
         self.scheduler = self.build()
         log.info("scheduler lock taken by %s", self.lock.holder)
         self.scheduler.start()           # blocks for a BlockingScheduler

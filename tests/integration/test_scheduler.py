@@ -137,3 +137,24 @@ def test_two_schedulers_started_at_once_run_a_job_once(app):
     frozen = db.session.scalar(select(func.count()).select_from(RankingSnapshot)
                                .where(RankingSnapshot.provisional.is_(False)))
     assert frozen == 1
+
+
+def test_a_run_left_running_by_a_dead_scheduler_is_marked_interrupted(app):
+    """A scheduler killed mid-job leaves its run 'running'; the next one to take the lock marks it
+    interrupted (its work was one transaction, rolled back). A manual run may be going on: untouched."""
+    started = datetime(2026, 11, 16, 2)
+    for trigger in ("scheduler", "catch-up", "manual"):
+        db.session.add(JobRun(job="rank_freeze", period="2026-10", started_at=started, outcome="running",
+                              trigger=trigger))
+    db.session.add(JobRun(job="rank_refresh", period="2026-11", started_at=started, finished_at=started,
+                          outcome="ok", trigger="scheduler"))
+    db.session.commit()
+    runner = sched.Runner(app, holder="after-the-crash", catch_up=False)
+    try:
+        assert runner.try_start()
+    finally:
+        runner.stop()
+    outcomes = sorted((r.trigger, r.outcome) for r in runs())
+    assert outcomes == [("catch-up", "interrupted"), ("manual", "running"), ("scheduler", "interrupted"),
+                        ("scheduler", "ok")]
+    assert all(r.finished_at is not None for r in runs() if r.outcome == "interrupted")
