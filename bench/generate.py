@@ -59,8 +59,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from portal.domain.deadlines import DEFAULT_RULES, LOCAL_TZ, Urgency, utcnow  # noqa: E402
+from portal.domain.lifecycle import OPEN  # noqa: E402
 from portal.domain.tracking import _DAMM  # noqa: E402
 
+OPEN_SQL = ", ".join(sorted(f"'{s.value}'" for s in OPEN))
 MASK32 = 4294967296
 EPOCH = datetime(1970, 1, 1)
 BJ_OFFSET = 8 * 3600      # Asia/Shanghai has no DST: local = UTC + 8 h
@@ -473,11 +475,13 @@ class Generator:
     def units_sql(self) -> str:
         ts = self.d.ts
         return f"""
-        INSERT INTO ticket_units (ticket_id, unit_id, role, current, assigned_at)
-        SELECT id, u_first, 'primary', CASE WHEN t_redispatch <= :now THEN false ELSE true END, {ts('t_dispatch')}
-        FROM bench_plan WHERE t_dispatch <= :now
+        INSERT INTO ticket_units (ticket_id, unit_id, role, current, assigned_at, ticket_open)
+        SELECT p.id, p.u_first, 'primary', CASE WHEN p.t_redispatch <= :now THEN false ELSE true END,
+               {ts('p.t_dispatch')}, t.status IN ({OPEN_SQL})
+        FROM bench_plan p JOIN tickets t ON t.id = p.id WHERE p.t_dispatch <= :now
         UNION ALL
-        SELECT id, u_final, 'primary', true, {ts('t_redispatch')} FROM bench_plan WHERE t_redispatch <= :now
+        SELECT p.id, p.u_final, 'primary', true, {ts('p.t_redispatch')}, t.status IN ({OPEN_SQL})
+        FROM bench_plan p JOIN tickets t ON t.id = p.id WHERE p.t_redispatch <= :now
         """
 
     def events_sql(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.access import Role
@@ -117,14 +117,25 @@ class TicketUnit(db.Model):
     """Every unit a request has been sent to (the handling path), primary or assisting.
 
     Scope queries join here: a unit sees a request when one of these units is in its subtree.
+
+    ``ticket_open`` repeats whether the request is open (its status in ``OPEN``), kept by
+    ``services.tickets.perform`` in the same flush as the status. The work queues show only open
+    requests, so a unit's queue starts from its own open rows in the partial index
+    ``ix_ticket_units_open`` (a street's few hundred) instead of checking the whole city's open
+    requests against the handling path (migration 0010_scope_open).
     """
     __tablename__ = "ticket_units"
+    __table_args__ = (
+        Index("ix_ticket_units_open", "unit_id", "ticket_id", sqlite_where=text("ticket_open = 1"),
+              postgresql_where=text("ticket_open")),
+    )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(8), default="primary")   # primary | assist
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     assigned_at: Mapped[datetime] = mapped_column(DateTime)
+    ticket_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
     ticket: Mapped[Ticket] = relationship(back_populates="units")
     unit: Mapped[Unit] = relationship()

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..domain.access import Actor, Facts, NotPermitted, Role, Tier, can, can_send_to
 from ..domain.deadlines import DEFAULT_RULES, BadExtension, DeadlineRule, Urgency, check_extension, due_times, to_local
 from ..domain.intake import Channel, RequesterType, RequestKind
-from ..domain.lifecycle import TERMINAL, Action, IllegalTransition, N_, Status, apply
+from ..domain.lifecycle import OPEN, TERMINAL, Action, IllegalTransition, N_, Status, apply
 from ..domain.tracking import new_query_code, new_tracking_number
 from ..extensions import db
 from . import notify
@@ -224,6 +224,10 @@ def perform(ticket: Ticket, action: Action, actor: Actor, now: datetime, *,
         outcome = _HANDLERS[action](ticket, actor, now, details)
         ticket.status = to_status
         ticket.updated_at = now
+        is_open = to_status in OPEN
+        for tu in ticket.units:                  # the queues' scope index (TicketUnit.ticket_open)
+            if tu.ticket_open is not is_open:
+                tu.ticket_open = is_open
         if to_status in TERMINAL and ticket.closed_at is None:
             ticket.closed_at = now
         event = _event(ticket, action, from_status, to_status, actor, now, note=outcome.note,

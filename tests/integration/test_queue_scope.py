@@ -1,0 +1,43 @@
+"""The queues' scope index (``ticket_units.ticket_open``, migration 0010_scope_open): kept by
+``perform`` in step with the status through every action, and the queue scope it serves is
+exactly the open part of ``visible_clause`` for every unit (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import select
+
+from portal.domain.access import Actor, Role
+from portal.domain.lifecycle import OPEN
+from portal.extensions import db
+from portal.models import Ticket, TicketUnit, Unit
+from portal.services import queues
+from portal.services.seed import DemoBuilder
+from portal.services.tickets import visible_clause
+
+
+def test_ticket_open_follows_the_status_through_every_action(app, now):
+    DemoBuilder(now, random.Random(7)).build(120)       # requests in every state, through perform()
+    db.session.commit()
+    rows = db.session.execute(select(TicketUnit.ticket_open, Ticket.status)
+                              .join(Ticket, Ticket.id == TicketUnit.ticket_id)).all()
+    assert {flag for flag, _ in rows} == {True, False}  # the demo has open and closed handled requests
+    wrong = [(flag, status) for flag, status in rows if flag != (status in OPEN)]
+    assert wrong == []
+
+
+def test_queue_scope_is_the_open_part_of_what_a_unit_may_see(app, now):
+    DemoBuilder(now, random.Random(8)).build(120)
+    db.session.commit()
+    units = [u for u in db.session.scalars(select(Unit).where(Unit.tier.in_((2, 3))))
+             if db.session.scalar(select(TicketUnit.ticket_id).where(TicketUnit.unit_id == u.id).limit(1))]
+    assert len(units) >= 3
+    checked = 0
+    for unit in units:
+        actor = Actor(Role.HANDLER, unit.id, tier=unit.tier)
+        expected = set(db.session.scalars(select(Ticket.id).where(visible_clause(actor, unit.path),
+                                                                  Ticket.status.in_(list(OPEN)))))
+        got = set(db.session.scalars(select(Ticket.id).where(queues.queue_scope(actor, unit.path))))
+        assert got == expected, unit.name
+        checked += bool(expected)
+    assert checked >= 2
