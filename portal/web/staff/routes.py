@@ -54,14 +54,15 @@ def _queue_context(tab: str | None):
     path = current_user.unit.path
     filters = queues.parse_filters(request.args)
     rows, total = queues.rows(actor, tab, filters, now, path)
+    # signing is legal only while a request waits to be signed for: only those rows are checked
+    sign_ok = {t.id for t in rows if t.status is Status.DISPATCHED and can(actor, A.SIGN, facts_for(t))}
     return {
         "tabs": tabs, "tab": tab, "counts": queues.counts(actor, now, path), "rows": rows, "total": total,
         "filters": filters, "now": now, "countdowns": {t.id: queues.countdown(t, now) for t in rows},
         "pages": max(1, -(-total // queues.PAGE_SIZE)), "categories": _top_categories(),
         "districts": _districts() if actor.role in CENTER_ROLES else [],
         "streets": queues.street_choices(actor),
-        "can_bulk_sign": any(can(actor, A.SIGN, facts_for(t)) for t in rows),
-        "sign_ok": {t.id for t in rows if t.status is Status.DISPATCHED and can(actor, A.SIGN, facts_for(t))},
+        "can_bulk_sign": bool(sign_ok), "sign_ok": sign_ok,
     }
 
 
