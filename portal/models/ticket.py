@@ -16,6 +16,13 @@ from .types import enum_column
 from .unit import Unit
 
 
+#: ix_tickets_queue: the status first, then everything a queue page's count and ordering read, so
+#: neither reads a table row; the id last (PostgreSQL's index does not carry it otherwise)
+QUEUE_INDEX_COLUMNS = ("status", "feedback_due_at", "sign_due_at", "handling_unit_id", "created_at",
+                       "supervision_level", "return_count", "review_unit_id", "review_by_leader",
+                       "category_id", "urgency", "district_id", "street_id", "id")
+
+
 def _in(statuses) -> str:
     return ", ".join(f"'{s.value}'" for s in sorted(statuses, key=lambda s: s.value))
 
@@ -31,9 +38,9 @@ class Ticket(db.Model):
                         "AND sign_due_at IS NOT NULL AND feedback_due_at IS NOT NULL)", name="with_unit_has_dues"),
         Index("ix_tickets_unit_status", "handling_unit_id", "status"),
         Index("ix_tickets_status_feedback_due", "status", "feedback_due_at"),
-        # every column the queue counts and the queue ordering read (services/queues.py; migration 0009_queue_idx)
-        Index("ix_tickets_queue", "status", "feedback_due_at", "sign_due_at", "handling_unit_id", "created_at",
-              "supervision_level", "return_count", "review_unit_id", "review_by_leader", "id"),
+        # every column the queue counts, the queue filters and the queue ordering read (services/queues.py;
+        # migrations 0009_queue_idx, 0010_scope_open)
+        Index("ix_tickets_queue", *QUEUE_INDEX_COLUMNS),
         # a request's page lists the caller's earlier requests, newest first (migration 0009_queue_idx)
         Index("ix_tickets_citizen_phone", "citizen_phone", "created_at"),
     )

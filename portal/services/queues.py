@@ -248,7 +248,9 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         if TRACKING_PREFIX.fullmatch(filters.text):
             stmt = stmt.where(Ticket.tracking_no.like(f"{_escape_like(filters.text)}%", escape="\\"))
         else:
-            words = search.ticket_match_ids(filters.text)
+            oldest_open = (select(func.min(Ticket.id)).where(queue_scope(actor, unit_path), _open())
+                           .scalar_subquery())
+            words = search.ticket_match_ids(filters.text, from_id=oldest_open)
             stmt = stmt.where(false() if words is None else Ticket.id.in_(words))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     if filters.sort == "new":

@@ -115,11 +115,28 @@ def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = 
     return stmt.subquery("ticket_ranked")
 
 
-def ticket_match_ids(query: str):
+def ticket_match_ids(query: str, *, from_id=None):
     """For filters (the staff queue): ids of requests containing every word of ``query``, as a
-    subquery for ``Ticket.id.in_(...)``; None when the query has no word."""
-    ranked = ticket_ranked(query, every=True)
-    return None if ranked is None else select(ranked.c.id)
+    select for ``Ticket.id.in_(...)``; None when the query has no word. Nothing is ranked.
+
+    ``from_id`` (a value or a scalar subquery): only requests from this id on. A queue passes its
+    oldest open request: open work is recent, and ids grow with time, so the engine reads only the
+    recent end of a common word's matches instead of every match in the city's history."""
+    terms = query_terms(query, search_mode=False)
+    if not terms:
+        return None
+    if _engine() == "postgresql":
+        vector = literal_column(PG_TICKET_VECTOR)
+        q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=True)))
+        stmt = select(_TICKET_TEXTS.c.ticket_id).where(vector.op("@@")(q))
+        if from_id is not None:
+            stmt = stmt.where(_TICKET_TEXTS.c.ticket_id >= from_id)
+        return stmt
+    fts = literal_column("ticket_fts")
+    stmt = select(_TICKET_FTS.c.rowid).where(fts.op("MATCH")(bindparam("tq", fts5_query(terms, every=True))))
+    if from_id is not None:
+        stmt = stmt.where(_TICKET_FTS.c.rowid >= from_id)
+    return stmt
 
 
 def similar_tickets(query_or_terms, *, where=(), limit: int = 5, min_share: float = 0.0,
