@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/bench_search.py --engine sqlite
     .venv/bin/python bench/bench_search.py --engine postgresql --url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    # --keep leaves the database; --reuse URL measures on it again without rebuilding
 
 Builds a fresh database (the real migrations and seed), adds the articles through the ORM
 (segmented by the mapper event, as the editor does) and the requests in bulk (their search
@@ -216,14 +217,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="URL", help="measure again on a database an earlier --keep run built")
     args = parser.parse_args()
     from portal import create_app
-    url, drop = make_database(args.engine, args.url)
+    if args.reuse:
+        url, drop = args.reuse, (lambda: None)
+    else:
+        url, drop = make_database(args.engine, args.url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True, "LOG_LEVEL": "WARNING"})
     rng = random.Random(7)
     try:
         with app.app_context():
-            build(app, args.articles, args.requests, rng)
+            if not args.reuse:
+                build(app, args.articles, args.requests, rng)
             measure(app, args.queries, rng)
             from portal.extensions import db
             db.session.remove()

@@ -115,3 +115,33 @@ def test_terms_are_only_letters_and_digits():
     assert all(t.isalnum() for t in query_terms("\"a\" OR b* NEAR(c) 停车;--'"))
     assert len(query_terms("停车收费路灯垃圾" * 100)) <= 16
     assert "停车场" in index_tokens("停车场收费") and "停车" in index_tokens("停车场收费")
+
+
+def test_queue_text_filter_counts_and_pages_every_open_match(make_ticket, users):
+    """The queue's word filter runs once and slices its page: the total and the pages cover every
+    open match in scope, the oldest included, and nothing closed or out of scope."""
+    from portal.domain.lifecycle import Status
+    from portal.services import queues
+    oldest = make_ticket(Status.HANDLING, content="建国路的路灯坏了很久了，晚上很黑请尽快修理。")
+    closed = make_ticket(Status.CLOSED, content="建国路的路灯坏了很久了，已经修好了谢谢。")
+    other_street = make_ticket(Status.HANDLING, unit="110105002", content="朝外大街的路灯坏了很久了，晚上很黑请尽快修理。")
+    lamps = [make_ticket(Status.HANDLING, content=f"建国路{n}号的路灯坏了很久了，晚上很黑请尽快修理。") for n in range(31)]
+    make_ticket(Status.HANDLING, content="小区门口垃圾桶满了三天没有清运。")
+    street = users["jianwai"]
+    actor, path = street.actor(), street.unit.path
+    filters = queues.parse_filters({"q": "路灯"})
+    first, total = queues.rows(actor, "all", filters, now_of(oldest), path)
+    filters.page = 2
+    second, total2 = queues.rows(actor, "all", filters, now_of(oldest), path)
+    found = [t.id for t in first + second]
+    assert total == total2 == 32 and len(first) == 30 and len(second) == 2
+    assert sorted(found) == sorted([oldest.id] + [t.id for t in lamps])
+    assert closed.id not in found and other_street.id not in found
+    center = users["dispatcher"]
+    _, everywhere = queues.rows(center.actor(), "all", queues.parse_filters({"q": "路灯"}), now_of(oldest),
+                                center.unit.path)
+    assert everywhere == 33                                  # the center sees the other street's too
+
+
+def now_of(ticket):
+    return ticket.updated_at
