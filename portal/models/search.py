@@ -14,11 +14,17 @@ from .ticket import Ticket
 FTS_TABLES = ("kb_fts", "ticket_fts")
 
 
+#: columns and indexes that exist on one engine only and are not models (migrations 0007_kb, 0011_kb_vector)
+ENGINE_ONLY = {("column", "search_vector"), ("index", "ix_kb_articles_vector"), ("index", "ix_kb_articles_search"),
+               ("index", "ix_ticket_texts_search")}
+
+
 def include_name(name, type_, parent_names) -> bool:
-    """For Alembic's compare: skip the FTS5 virtual tables and their shadow tables."""
+    """For Alembic's compare: skip the FTS5 virtual tables and their shadow tables, and the
+    PostgreSQL-only search vector column and GIN indexes."""
     if type_ == "table" and name:
         return not any(name == t or name.startswith(t + "_") for t in FTS_TABLES)
-    return True
+    return (type_, name) not in ENGINE_ONLY
 
 
 class TicketText(db.Model):

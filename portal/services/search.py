@@ -6,7 +6,8 @@ update) and ``ticket_texts.tokens`` (written by ``create_ticket``). The engines 
 
 * SQLite: FTS5 tables ``kb_fts`` and ``ticket_fts`` (external content, kept by triggers in the
   same transaction), ranked by ``bm25`` (question and keywords weigh four times the answer);
-* PostgreSQL: GIN indexes over ``to_tsvector('simple', ...)``, ranked by ``ts_rank``.
+* PostgreSQL: GIN indexes over ``to_tsvector('simple', ...)`` (the knowledge base's in a stored,
+  generated column), ranked by ``ts_rank``.
 
 A query is segmented the same way; only words made of letters and digits reach the engine, each
 quoted, so punctuation, FTS/tsquery operators and SQL never do. A query with no word finds nothing.
@@ -22,9 +23,10 @@ from ..extensions import db
 from ..models import KbArticle, Ticket, TicketText
 
 KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
-#: the expressions the PostgreSQL GIN indexes are built on (migration 0007_kb); must match exactly
-PG_KB_VECTOR = ("(setweight(to_tsvector('simple', kb_articles.search_title), 'A') || "
-                "setweight(to_tsvector('simple', kb_articles.search_body), 'B'))")
+#: the expression the PostgreSQL GIN index of request words is built on (migration 0007_kb); must match exactly
+#: the knowledge base's words: a stored, generated tsvector column on PostgreSQL (migration 0011_kb_vector),
+#: so ranking reads it instead of re-parsing every matching article
+PG_KB_VECTOR = "kb_articles.search_vector"
 PG_TICKET_VECTOR = "to_tsvector('simple', ticket_texts.tokens)"
 #: on SQLite, how many of a street's newest matching-scope requests are weighed for similarity
 SQLITE_CANDIDATES = 500
