@@ -249,7 +249,9 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         if not by_words:
             stmt = stmt.where(Ticket.tracking_no.like(f"{_escape_like(filters.text)}%", escape="\\"))
         else:
-            oldest_open = (select(func.min(Ticket.id)).where(queue_scope(actor, unit_path), _open())
+            # min(id + 0): PostgreSQL would answer min(id) by walking the primary key from the
+            # city's first request, skipping every closed one; this reads the open ones instead
+            oldest_open = (select(func.min(Ticket.id + 0)).where(queue_scope(actor, unit_path), _open())
                            .scalar_subquery())
             words = search.ticket_match_ids(filters.text, from_id=oldest_open)
             # SQLite: "id + 0" keeps it from looking each match up in the table (a common word
