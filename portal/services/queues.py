@@ -102,11 +102,6 @@ def tab_clauses(actor: Actor, now: datetime) -> dict:
     return {}
 
 
-def tab_clause(actor: Actor, key: str, now: datetime):
-    """The WHERE clause of one tab for this actor (None: the tab does not exist for them)."""
-    return tab_clauses(actor, now).get(key)
-
-
 def queue_scope(actor: Actor, unit_path: str):
     """The open requests this actor may see, for the queues (every tab is a subset of the open ones).
 
@@ -318,5 +313,5 @@ def street_choices(actor: Actor) -> list[Unit]:
     return []
 
 
-__all__ = ["Tab", "tabs_for", "tab_clause", "tab_clauses", "queue_scope", "counts", "rows", "parse_filters", "Filters", "countdown",
+__all__ = ["Tab", "tabs_for", "tab_clauses", "queue_scope", "counts", "rows", "parse_filters", "Filters", "countdown",
            "street_choices", "PAGE_SIZE"]
