@@ -16,9 +16,13 @@ run: install translations
 serve: install translations
 	bash deploy/serve.sh
 
+# the suite in TEST_JOBS processes (pytest-xdist; the production-stack tests share one of them),
+# then the "serial" tests alone (the PostgreSQL restart); exit status 5 = none selected
+TEST_JOBS ?= 2
 test: install translations
 	$(BIN)/bandit -q -r portal wsgi.py deploy --severity-level high
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 install: $(VENV)/.installed
 

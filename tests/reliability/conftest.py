@@ -40,6 +40,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if str(item.fspath).startswith(str(Path(__file__).parent)):
             item.add_marker(pytest.mark.reliability)
+            # under pytest-xdist (make test) the production-stack tests run one after another on
+            # one worker: each starts gunicorn and loads it, and two at once would measure each other
+            item.add_marker(pytest.mark.xdist_group("reliability"))
 
 
 def free_port() -> int:

@@ -17,6 +17,11 @@ import pytest
 from tests.reliability.conftest import assert_nothing_lost_or_half_written, run_load, wait_receipts
 
 
+# it restarts the machine's PostgreSQL: nothing else may use it meanwhile (make test runs the
+# "serial" tests on their own, after the rest)
+pytestmark = pytest.mark.serial
+
+
 def cluster() -> tuple[str, str] | None:
     if os.geteuid() != 0 or not shutil.which("pg_ctlcluster") or not os.path.isdir("/etc/postgresql"):
         return None
