@@ -142,6 +142,8 @@ def run(url: str, repeat: int, warmup: int, explain: bool, only: list[str] | Non
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False, "RATELIMIT_ENABLED": False,
                       "TESTING": False})
     users, ctx = setup_users(app)
+    from portal.heap import settle
+    settle()            # as wsgi.py does in every worker
     with app.app_context():
         engine = db.engine
         dialect = engine.dialect.name

@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .web import i18n
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    i18n.install(app)
 
     from .web import register
     register(app)

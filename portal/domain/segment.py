@@ -10,8 +10,8 @@ then index those words (FTS5's unicode61 tokenizer, PostgreSQL's ``'simple'`` co
   capped, each made only of letters and digits, so no FTS or tsquery syntax character can
   reach the engine.
 
-jieba's dictionary is loaded once, lazily, on first use (about a second), with its logger
-quietened: it prints nothing to stdout or the logs.
+jieba's dictionary is loaded once, on first use (about a second) or when a serving process starts
+(``portal.heap.settle``), with its logger quietened: it prints nothing to stdout or the logs.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ _lock = threading.Lock()
 _tokenizer = None
 
 
-def _jieba():
-    """The one jieba tokenizer, built on first use."""
+def load():
+    """The one jieba tokenizer, built on first use (or ahead of it: ``portal.heap.settle``)."""
     global _tokenizer
     if _tokenizer is None:
         with _lock:
@@ -61,7 +61,7 @@ def index_tokens(text: str | None) -> str:
     text = (text or "")[:MAX_INDEX_CHARS]
     if not text.strip():
         return ""
-    return " ".join(_words(_jieba().cut_for_search(text, HMM=False)))
+    return " ".join(_words(load().cut_for_search(text, HMM=False)))
 
 
 def query_terms(text: str | None, *, max_terms: int = MAX_TERMS, search_mode: bool = True) -> list[str]:
@@ -73,7 +73,7 @@ def query_terms(text: str | None, *, max_terms: int = MAX_TERMS, search_mode: bo
     text = (text or "")[:MAX_QUERY_CHARS]
     if not _WORD.search(text):
         return []
-    tk = _jieba()
+    tk = load()
     pieces = tk.cut_for_search(text, HMM=False) if search_mode else tk.cut(text, HMM=False)
     seen: set[str] = set()
     terms: list[str] = []

@@ -9,17 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import and_, case, false, func, literal_column, or_, select, true
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, select, true
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from ..domain.access import Actor, Role, Tier
-from ..domain.deadlines import from_local
-from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Status
+from ..domain.access import Actor, Role, Tier, can
+from ..domain.deadlines import Urgency, from_local
+from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Action, Status
 from ..extensions import db
 from ..models import Category, Ticket, TicketUnit, Unit
 from . import search
-from .tickets import visible_clause
+from .tickets import facts_for, visible_clause
 
 S = Status
 PAGE_SIZE = 30
@@ -63,19 +65,27 @@ def _with_unit():
     return Ticket.status.in_(list(WITH_UNIT))
 
 
-def _review_clause(actor: Actor):
-    """Feedback waiting for this actor's approval (the reviewer is recorded on the request)."""
-    clause = and_(Ticket.status == S.FEEDBACK_REVIEW, Ticket.review_unit_id == actor.unit_id)
-    if actor.role is not Role.LEADER:
-        clause = and_(clause, Ticket.review_by_leader.is_(False))
-    return clause
+#: bind parameters of the tab clauses: built once per process (``_clauses``), given values per page
+NOW, SOON, UNIT = "queue_now", "queue_soon", "queue_unit"
 
 
-def tab_clauses(actor: Actor, now: datetime) -> dict:
-    """The WHERE clause of every tab for this actor, by key (built once per page: building
-    SQL expressions costs more than a small query)."""
-    soon = now + DUE_SOON
+def _kind(actor: Actor) -> str | None:
     if actor.role in (Role.OPERATOR, Role.DISPATCHER):
+        return "center"
+    if actor.role in (Role.HANDLER, Role.LEADER):
+        return actor.role.value
+    return None
+
+
+@cache
+def _clauses(kind: str, within_open: bool = False) -> dict:
+    """The WHERE clause of every tab for this kind of actor, by key, with bind parameters for the
+    time and the unit (``tab_params``): built once per process, since building SQL expressions
+    cost more than a small query. ``within_open``: for a query already limited to the open
+    requests (the counts), the terms that only say "open" again are left out."""
+    now, soon, unit = bindparam(NOW), bindparam(SOON), bindparam(UNIT)
+    is_open = true() if within_open else _open()
+    if kind == "center":
         return {
             "intake": Ticket.status.in_([S.SUBMITTED, S.ACCEPTED]),
             "returns": Ticket.status == S.RETURN_PENDING,
@@ -83,23 +93,43 @@ def tab_clauses(actor: Actor, now: datetime) -> dict:
             "callback": Ticket.status.in_([S.FED_BACK, S.CALLED_BACK]),
             "due_soon": and_(_with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
             "overdue": and_(_with_unit(), Ticket.feedback_due_at < now),
-            "supervised": and_(_open(), Ticket.supervision_level > 0),
-            "pingpong": and_(_open(), Ticket.return_count >= PINGPONG_RETURNS),
-            "all": _open(),
+            "supervised": and_(is_open, Ticket.supervision_level > 0),
+            "pingpong": and_(is_open, Ticket.return_count >= PINGPONG_RETURNS),
+            "all": is_open,
         }
-    if actor.role in (Role.HANDLER, Role.LEADER):
-        mine = Ticket.handling_unit_id == actor.unit_id
-        review = _review_clause(actor)
-        return {
-            "to_sign": and_(mine, Ticket.status == S.DISPATCHED),
-            "handling": and_(mine, Ticket.status.in_([S.HANDLING, S.EXTENSION_PENDING, S.FEEDBACK_REVIEW])),
-            "due_soon": and_(mine, _with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
-            "overdue": and_(mine, _with_unit(), Ticket.feedback_due_at < now),
-            "returned": and_(mine, Ticket.status == S.RETURN_PENDING),
-            "to_review": review,
-            "all": _open(),
-        }
-    return {}
+    mine = Ticket.handling_unit_id == unit
+    # feedback waiting for this actor's approval (the reviewer is recorded on the request); a
+    # handler reviews what does not wait for the leader
+    review = and_(Ticket.status == S.FEEDBACK_REVIEW, Ticket.review_unit_id == unit)
+    if kind != Role.LEADER.value:
+        review = and_(review, Ticket.review_by_leader.is_(False))
+    return {
+        "to_sign": and_(mine, Ticket.status == S.DISPATCHED),
+        "handling": and_(mine, Ticket.status.in_([S.HANDLING, S.EXTENSION_PENDING, S.FEEDBACK_REVIEW])),
+        "due_soon": and_(mine, _with_unit(), Ticket.feedback_due_at >= now, Ticket.feedback_due_at < soon),
+        "overdue": and_(mine, _with_unit(), Ticket.feedback_due_at < now),
+        "returned": and_(mine, Ticket.status == S.RETURN_PENDING),
+        "to_review": review,
+        "all": is_open,
+    }
+
+
+def tab_clauses(actor: Actor) -> dict:
+    """The tab clauses for this actor (``_clauses``); run them with ``tab_params``."""
+    kind = _kind(actor)
+    return _clauses(kind) if kind else {}
+
+
+def tab_params(actor: Actor, now: datetime) -> dict:
+    """The values of the tab clauses' bind parameters."""
+    return {NOW: now, SOON: now + DUE_SOON, UNIT: actor.unit_id}
+
+
+@cache
+def _count_columns(kind: str) -> tuple:
+    tabs = CENTER_TABS if kind == "center" else UNIT_TABS
+    clauses = _clauses(kind, within_open=True)
+    return tuple(func.coalesce(func.sum(case((clauses[t.key], 1), else_=0)), 0).label(t.key) for t in tabs)
 
 
 def queue_scope(actor: Actor, unit_path: str):
@@ -141,14 +171,13 @@ def _open_rare():
 
 def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
     """All tab counts in one query."""
-    tabs = tabs_for(actor)
-    if not tabs:
+    kind = _kind(actor)
+    if kind is None:
         return {}
-    clauses = tab_clauses(actor, now)
-    cols = [func.coalesce(func.sum(case((clauses[t.key], 1), else_=0)), 0).label(t.key) for t in tabs]
-    row = db.session.execute(select(*cols).select_from(Ticket)
-                             .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open())).one()
-    return {t.key: int(getattr(row, t.key)) for t in tabs}
+    row = db.session.execute(select(*_count_columns(kind)).select_from(Ticket)
+                             .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open()),
+                             tab_params(actor, now)).one()
+    return {key: int(value) for key, value in row._mapping.items()}
 
 
 @dataclass
@@ -217,8 +246,9 @@ def _escape_like(text: str) -> str:
 
 def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str):
     """(requests on this page, total matching) for a tab and filters."""
-    clauses = tab_clauses(actor, now)
+    clauses = tab_clauses(actor)
     clause = clauses.get(tab, clauses.get("all"))
+    params = tab_params(actor, now)
     stmt = select(Ticket).where(queue_scope(actor, unit_path), clause)
     if is_sqlite():
         stmt = stmt.where(_open_rare())
@@ -266,19 +296,60 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
     if by_words:
         # a word search runs once: every matching open request's id in order (they are at most the
         # open work in scope), the total is their number and the page a slice of them
-        every = db.session.connection().execute(ordered).scalars().all()   # plain ids: no ORM row loading
+        every = db.session.connection().execute(ordered, params).scalars().all()   # plain ids: no ORM rows
         total, ids = len(every), every[start:start + PAGE_SIZE]
     else:
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        ids = list(db.session.scalars(ordered.limit(PAGE_SIZE).offset(start)))
+        total = db.session.scalar(stmt.with_only_columns(func.count(Ticket.id)), params)
+        ids = list(db.session.scalars(ordered.limit(PAGE_SIZE).offset(start), params))
     if not ids:
         return [], total
-    loaded = db.session.scalars(
+    found = {r.id: r for r in map(QueueRow._make, db.session.connection().execute(_row_statement(), {"ids": ids}))}
+    return [found[i] for i in ids if i in found], total
+
+
+class QueueRow(NamedTuple):
+    """What a queue row shows: plain values read in one statement, not ORM objects (loading 30
+    requests with their units as objects cost more than every statement of the page together)."""
+    id: int
+    tracking_no: str
+    title: str
+    status: Status
+    urgency: Urgency
+    return_count: int
+    supervision_level: int
+    sign_due_at: datetime | None
+    feedback_due_at: datetime | None
+    handling_unit_id: int | None
+    handling_unit_name: str | None
+    #: the street, else the district, else ""
+    place: str
+
+
+@cache
+def _row_statement():
+    """Built once: the columns a row shows for the page's ids, the unit names joined in."""
+    handling, street, district = aliased(Unit), aliased(Unit), aliased(Unit)
+    return (select(Ticket.id, Ticket.tracking_no, Ticket.title, Ticket.status, Ticket.urgency, Ticket.return_count,
+                   Ticket.supervision_level, Ticket.sign_due_at, Ticket.feedback_due_at, Ticket.handling_unit_id,
+                   handling.name, func.coalesce(street.name, district.name, ""))
+            .outerjoin(handling, handling.id == Ticket.handling_unit_id)
+            .outerjoin(street, street.id == Ticket.street_id)
+            .outerjoin(district, district.id == Ticket.district_id)
+            .where(Ticket.id.in_(bindparam("ids", expanding=True))))
+
+
+def signable(actor: Actor, page: list[QueueRow]) -> set[int]:
+    """The ids on the page this actor may sign for now (the bulk sign-for checkboxes), by the one
+    permission rule. Only rows waiting to be signed by the actor's own unit can pass (only the
+    holder signs), so only those are loaded whole and put to ``can``."""
+    ids = [r.id for r in page if r.status is S.DISPATCHED and r.handling_unit_id == actor.unit_id]
+    if not ids:
+        return set()
+    tickets = db.session.scalars(
         select(Ticket).where(Ticket.id.in_(ids))
-        .options(joinedload(Ticket.handling_unit).joinedload(Unit.parent), joinedload(Ticket.street),
-                 joinedload(Ticket.district), selectinload(Ticket.units).joinedload(TicketUnit.unit))).unique().all()
-    by_id = {t.id: t for t in loaded}
-    return [by_id[i] for i in ids if i in by_id], total
+        .options(joinedload(Ticket.handling_unit).joinedload(Unit.parent),
+                 selectinload(Ticket.units).joinedload(TicketUnit.unit))).unique()
+    return {t.id for t in tickets if can(actor, Action.SIGN, facts_for(t))}
 
 
 @dataclass(frozen=True)
@@ -293,7 +364,7 @@ class Countdown:
         return self.level == "red"
 
 
-def countdown(ticket: Ticket, now: datetime) -> Countdown:
+def countdown(ticket: Ticket | QueueRow, now: datetime) -> Countdown:
     if ticket.status is S.DISPATCHED:
         due, near = ticket.sign_due_at, timedelta(minutes=30)
     elif ticket.status in WITH_UNIT:
@@ -313,5 +384,6 @@ def street_choices(actor: Actor) -> list[Unit]:
     return []
 
 
-__all__ = ["Tab", "tabs_for", "tab_clauses", "queue_scope", "counts", "rows", "parse_filters", "Filters", "countdown",
+__all__ = ["Tab", "tabs_for", "tab_clauses", "tab_params", "queue_scope", "counts", "rows", "QueueRow", "signable", "parse_filters",
+           "Filters", "countdown",
            "street_choices", "PAGE_SIZE"]

@@ -6,7 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -17,6 +17,7 @@ from ..domain.privacy import mask_name, mask_phone
 from ..extensions import db, login_manager
 from ..services.tickets import Conflict, InvalidInput, NotPermitted
 from . import i18n
+from .i18n import gettext as _
 
 log = logging.getLogger("portal.web")
 

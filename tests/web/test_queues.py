@@ -273,6 +273,29 @@ def test_bulk_sign(client, login_as, make_ticket):
     assert "已签收 2 件" in html and "1 件未能签收" in html
 
 
+def test_queue_rows_show_place_and_unit_and_a_checkbox_only_where_signing_is_allowed(client, login_as, make_ticket,
+                                                                                     units):
+    waiting = make_ticket(Status.DISPATCHED)
+    working = make_ticket(Status.HANDLING)
+    fresh = make_ticket(Status.SUBMITTED)
+    street = units["110105001"]
+
+    def row(html, ticket):
+        return re.search(r"<tr[^>]*>(?:(?!</tr>).)*?%s.*?</tr>" % re.escape(ticket.tracking_no), html, re.S).group(0)
+
+    login_as("jianwai")
+    html = client.get("/staff/", query_string={"tab": "all"}).get_data(as_text=True)
+    assert f'id="pick-{waiting.id}"' in row(html, waiting) and "pick-" not in row(html, working)
+    assert row(html, working).count(street.name) == 2                       # the place and the handling unit
+    assert "签收所选" in html
+    login_as("chaoyang")                                  # the district sees its street's work but does not hold it
+    html = client.get("/staff/", query_string={"tab": "all"}).get_data(as_text=True)
+    assert waiting.tracking_no in html and "pick-" not in html and "签收所选" not in html
+    login_as("dispatcher")
+    html = client.get("/staff/", query_string={"tab": "intake"}).get_data(as_text=True)
+    assert "市热线中心" in row(html, fresh) and "pick-" not in html       # not dispatched yet: with the center
+
+
 def test_countdown_colours(client, login_as, make_ticket, now):
     from portal.domain.deadlines import utcnow
     late = make_ticket(Status.HANDLING, start=utcnow() - timedelta(days=10))      # feedback due 3 days ago

@@ -46,3 +46,33 @@ def test_every_template_string_is_in_the_catalog():
         found.add((context, message if isinstance(message, str) else message[0]))
     missing = sorted(found - known, key=str)
     assert not missing, f"not in the catalog (run make extract and translate): {missing}"
+
+
+def test_templates_follow_a_change_of_language_within_a_request(app):
+    """The templates' translations are remembered per request beside their locale
+    (portal/web/i18n.catalog): a switch of language inside a request (force_locale, as the
+    Open311 API does) is served in that language, and the request's own language afterwards."""
+    from flask_babel import force_locale
+
+    from portal.web.i18n import gettext
+    page = app.jinja_env.from_string('{{ _("筛选") }}|{{ "筛选"|tr }}')
+    with app.test_request_context("/"):
+        assert page.render() == "筛选|筛选" and gettext("筛选") == "筛选"
+        with force_locale("en"):
+            assert page.render() == "Filter|Filter" and gettext("筛选") == "Filter"
+        assert page.render() == "筛选|筛选"
+
+
+def test_a_serving_process_loads_jieba_and_freezes_its_heap_at_start():
+    """wsgi.py (every gunicorn worker, `make run`) loads jieba's dictionary before the first
+    search and moves the long-lived heap out of the garbage collector's reach (portal/heap.py)."""
+    import os
+    import subprocess  # nosec B404
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    code = ("import gc, wsgi; from portal.domain import segment; "
+            "print(gc.get_freeze_count() > 10000, segment._tokenizer is not None)")
+    env = dict(os.environ, PORTAL_SQLALCHEMY_DATABASE_URI="sqlite://", PORTAL_SCHEDULER_ENABLED="false")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=120, check=True)  # nosec B603
+    assert out.stdout.split()[-2:] == ["True", "True"], out.stderr[-2000:]

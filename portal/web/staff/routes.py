@@ -54,8 +54,7 @@ def _queue_context(tab: str | None):
     path = current_user.unit.path
     filters = queues.parse_filters(request.args)
     rows, total = queues.rows(actor, tab, filters, now, path)
-    # signing is legal only while a request waits to be signed for: only those rows are checked
-    sign_ok = {t.id for t in rows if t.status is Status.DISPATCHED and can(actor, A.SIGN, facts_for(t))}
+    sign_ok = queues.signable(actor, rows)
     return {
         "tabs": tabs, "tab": tab, "counts": queues.counts(actor, now, path), "rows": rows, "total": total,
         "filters": filters, "now": now, "countdowns": {t.id: queues.countdown(t, now) for t in rows},
