@@ -151,7 +151,7 @@ def build(app, n_articles: int, n_requests: int, rng: random.Random) -> None:
                    status="closed" if closed else "accepted", closed_at=at + timedelta(days=3) if closed else None,
                    created_at=at, updated_at=at, version=1)
         batch_t.append(row)
-        batch_x.append({"ticket_id": i, "tokens": tokens})
+        batch_x.append({"ticket_id": i, "tokens": tokens, "ticket_open": not closed})
         if len(batch_t) == 10_000:
             conn.execute(tickets.insert(), batch_t)
             conn.execute(texts.insert(), batch_x)
@@ -230,6 +230,8 @@ def main() -> None:
         with app.app_context():
             if not args.reuse:
                 build(app, args.articles, args.requests, rng)
+            from portal.heap import settle
+            settle()            # as wsgi.py does in every worker
             measure(app, args.queries, rng)
             from portal.extensions import db
             db.session.remove()

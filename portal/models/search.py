@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -14,9 +14,11 @@ from .ticket import Ticket
 FTS_TABLES = ("kb_fts", "ticket_fts")
 
 
-#: columns and indexes that exist on one engine only and are not models (migrations 0007_kb, 0011_kb_vector)
+#: columns and indexes that exist on one engine only and are not models (migrations 0007_kb,
+#: 0011_kb_vector, 0012_ticket_vector)
 ENGINE_ONLY = {("column", "search_vector"), ("index", "ix_kb_articles_vector"), ("index", "ix_kb_articles_search"),
-               ("index", "ix_ticket_texts_search")}
+               ("index", "ix_ticket_texts_search"), ("index", "ix_ticket_texts_vector"),
+               ("index", "ix_ticket_texts_open_vector")}
 
 
 def include_name(name, type_, parent_names) -> bool:
@@ -31,12 +33,16 @@ class TicketText(db.Model):
     """A request's title, content and address segmented into words (分词), written at intake.
 
     SQLite indexes ``tokens`` in the FTS5 table ``ticket_fts`` (kept by triggers), PostgreSQL
-    in a GIN index over ``to_tsvector('simple', tokens)``.
+    in GIN indexes over the generated column ``search_vector`` (``to_tsvector('simple', tokens)``): one
+    over every request, one over the open ones.
     """
     __tablename__ = "ticket_texts"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
     tokens: Mapped[str] = mapped_column(Text, default="")
+    #: whether the request is open, kept by services.tickets.perform with the status: PostgreSQL indexes
+    #: the open requests' words on their own for the queue's word filter (migration 0012_ticket_vector)
+    ticket_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
 
 class TicketRepeat(db.Model):

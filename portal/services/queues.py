@@ -274,11 +274,15 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         if not by_words:
             stmt = stmt.where(Ticket.tracking_no.like(f"{_escape_like(filters.text)}%", escape="\\"))
         else:
-            # min(id + 0): PostgreSQL would answer min(id) by walking the primary key from the
-            # city's first request, skipping every closed one; this reads the open ones instead
-            oldest_open = (select(func.min(Ticket.id + 0)).where(queue_scope(actor, unit_path), _open())
-                           .scalar_subquery())
-            words = search.ticket_match_ids(filters.text, from_id=oldest_open)
+            if is_sqlite():
+                # FTS5 reads a word's matches from the queue's oldest open request on (min(id + 0):
+                # from the open requests in the queue index, not by walking the primary key)
+                oldest_open = (select(func.min(Ticket.id + 0)).where(queue_scope(actor, unit_path), _open())
+                               .scalar_subquery())
+                words = search.ticket_match_ids(filters.text, from_id=oldest_open)
+            else:
+                # PostgreSQL: the open requests' own word index (migration 0012_ticket_vector)
+                words = search.ticket_match_ids(filters.text, open_only=True)
             # SQLite: "id + 0" keeps it from looking each match up in the table (a common word
             # has thousands of recent matches); it reads the open requests from the queue index
             # and checks each against the matches instead

@@ -6,8 +6,8 @@ update) and ``ticket_texts.tokens`` (written by ``create_ticket``). The engines 
 
 * SQLite: FTS5 tables ``kb_fts`` and ``ticket_fts`` (external content, kept by triggers in the
   same transaction), ranked by ``bm25`` (question and keywords weigh four times the answer);
-* PostgreSQL: GIN indexes over ``to_tsvector('simple', ...)`` (the knowledge base's in a stored,
-  generated column), ranked by ``ts_rank``.
+* PostgreSQL: GIN indexes over stored, generated ``to_tsvector('simple', ...)`` columns
+  (migrations 0011_kb_vector, 0012_ticket_vector), ranked by ``ts_rank``.
 
 A query is segmented the same way; only words made of letters and digits reach the engine, each
 quoted, so punctuation, FTS/tsquery operators and SQL never do. A query with no word finds nothing.
@@ -16,18 +16,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Float, Integer, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import Boolean, Float, Integer, bindparam, column, func, literal_column, select, table, text
 
 from ..domain.segment import fts5_query, index_tokens, query_terms, tsquery
 from ..extensions import db
 from ..models import KbArticle, Ticket, TicketText
 
 KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
-#: the expression the PostgreSQL GIN index of request words is built on (migration 0007_kb); must match exactly
 #: the knowledge base's words: a stored, generated tsvector column on PostgreSQL (migration 0011_kb_vector),
 #: so ranking reads it instead of re-parsing every matching article
 PG_KB_VECTOR = "kb_articles.search_vector"
-PG_TICKET_VECTOR = "to_tsvector('simple', ticket_texts.tokens)"
+#: the requests' words, likewise (migration 0012_ticket_vector): checked and ranked without re-parsing,
+#: with word statistics for the planner
+PG_TICKET_VECTOR = "ticket_texts.search_vector"
 #: on SQLite, how many of a street's newest matching-scope requests are weighed for similarity
 SQLITE_CANDIDATES = 500
 
@@ -89,7 +90,7 @@ def index_ticket(ticket: Ticket) -> TicketText:
 
 
 _TICKET_FTS = table("ticket_fts", column("rowid", Integer), column("ticket_fts"))
-_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"))
+_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"), column("ticket_open", Boolean))
 
 
 def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None, within=None):
@@ -117,13 +118,15 @@ def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = 
     return stmt.subquery("ticket_ranked")
 
 
-def ticket_match_ids(query: str, *, from_id=None):
+def ticket_match_ids(query: str, *, open_only: bool = False, from_id=None):
     """For filters (the staff queue): ids of requests containing every word of ``query``, as a
     select for ``Ticket.id.in_(...)``; None when the query has no word. Nothing is ranked.
 
-    ``from_id`` (a value or a scalar subquery): only requests from this id on. A queue passes its
-    oldest open request: open work is recent, and ids grow with time, so the engine reads only the
-    recent end of a common word's matches instead of every match in the city's history."""
+    ``open_only``: only open requests. PostgreSQL reads them from the partial GIN index over the
+    open requests' words (migration 0012_ticket_vector), however common the words are in the
+    city's history. ``from_id`` (a value or a scalar subquery): only requests from this id on; on
+    SQLite the queue passes its oldest open request, so FTS5 reads only the recent end of a common
+    word's matches (open work is recent, and ids grow with time)."""
     terms = query_terms(query, search_mode=False)
     if not terms:
         return None
@@ -131,7 +134,9 @@ def ticket_match_ids(query: str, *, from_id=None):
         vector = literal_column(PG_TICKET_VECTOR)
         q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=True)))
         stmt = select(_TICKET_TEXTS.c.ticket_id).where(vector.op("@@")(q))
-        if from_id is not None:
+        if open_only:
+            stmt = stmt.where(_TICKET_TEXTS.c.ticket_open)
+        elif from_id is not None:
             stmt = stmt.where(_TICKET_TEXTS.c.ticket_id >= from_id)
         return stmt
     fts = literal_column("ticket_fts")

@@ -1,16 +1,17 @@
-"""The queues' scope index (``ticket_units.ticket_open``, migration 0010_scope_open): kept by
-``perform`` in step with the status through every action, and the queue scope it serves is
-exactly the open part of ``visible_clause`` for every unit (SQLite and PostgreSQL)."""
+"""The queues' scope index (``ticket_units.ticket_open``, migration 0010_scope_open) and the open
+requests' word index (``ticket_texts.ticket_open``, 0012_ticket_vector): kept by ``perform`` in
+step with the status through every action, and the queue scope they serve is exactly the open part
+of ``visible_clause`` for every unit (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import random
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain.access import Actor, Role
 from portal.domain.lifecycle import OPEN
 from portal.extensions import db
-from portal.models import Ticket, TicketUnit, Unit
+from portal.models import Ticket, TicketText, TicketUnit, Unit
 from portal.services import queues
 from portal.services.seed import DemoBuilder
 from portal.services.tickets import visible_clause
@@ -24,6 +25,11 @@ def test_ticket_open_follows_the_status_through_every_action(app, now):
     assert {flag for flag, _ in rows} == {True, False}  # the demo has open and closed handled requests
     wrong = [(flag, status) for flag, status in rows if flag != (status in OPEN)]
     assert wrong == []
+    texts = db.session.execute(select(TicketText.ticket_open, Ticket.status)
+                               .join(Ticket, Ticket.id == TicketText.ticket_id)).all()
+    assert len(texts) == db.session.scalar(select(func.count()).select_from(Ticket))   # every request has its words
+    assert {flag for flag, _ in texts} == {True, False}
+    assert [(flag, status) for flag, status in texts if flag != (status in OPEN)] == []
 
 
 def test_queue_scope_is_the_open_part_of_what_a_unit_may_see(app, now):
