@@ -19,6 +19,10 @@ that served it (on SQLite that is all the work, so it holds up on a shared machi
 wall clock mostly measures waiting for a core; on PostgreSQL the server's CPU is not in it); the SQL statements of each page are counted
 and timed with SQLAlchemy's cursor events, so the slowest statement of a slow page is named.
 Each URL is requested --warmup times first, then --repeat times; p50/p95/p99 by nearest rank.
+
+The tab counts are kept QUEUE_COUNTS_SECONDS (10 s) per scope, as in production, so most
+repeats find them kept; `PORTAL_QUEUE_COUNTS_SECONDS=0` counts on every page (what a street's
+page costs when no colleague has loaded it in the last 10 s). docs/BENCHMARKS.md gives both.
 """
 from __future__ import annotations
 

@@ -26,6 +26,9 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = 30 * 60   # idle timeout for staff, seconds
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     SCHEDULER_ENABLED = False              # `make run` turns it on for the one process
+    #: the queues' tab counts are kept this long per scope in each process (0: counted every time);
+    #: services.queues.counts
+    QUEUE_COUNTS_SECONDS = 10
     LOG_LEVEL = "INFO"
 
 

@@ -7,11 +7,13 @@ so a queue page costs the same few statements whatever its size.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -170,14 +172,49 @@ def _open_rare():
 
 
 def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
-    """All tab counts in one query."""
+    """All tab counts in one query, kept for ``QUEUE_COUNTS_SECONDS`` per scope in this process.
+
+    Every center user shares the center's counts, and each of the 1,400 operators' tab bars polls
+    them every 30 s besides every page they open: counted each time, that is dozens of scans of
+    all open requests a second (at 10,000,000 requests, about 100 ms each; docs/BENCHMARKS.md).
+    Kept a few seconds, a process counts a scope at most once in that time. ``forget_counts``
+    (called by ``perform`` and ``create_ticket``) drops what this process kept as soon as it
+    changes a request, so a user sees their own work counted at once; another process's
+    changes show within the TTL, well inside the tab bar's own 30 s refresh."""
     kind = _kind(actor)
     if kind is None:
         return {}
+    ttl = current_app.config["QUEUE_COUNTS_SECONDS"]
+    cache = _counts_cache()
+    key = (kind, actor.tier, None if kind == "center" else actor.unit_id, None if kind == "center" else unit_path)
+    generation = cache["generation"]
+    if ttl > 0:
+        hit = cache["entries"].get(key)
+        if hit is not None and hit[0] == generation and hit[1] > time.monotonic():
+            return dict(hit[2])
     row = db.session.execute(select(*_count_columns(kind)).select_from(Ticket)
                              .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open()),
                              tab_params(actor, now)).one()
-    return {key: int(value) for key, value in row._mapping.items()}
+    found = {key_: int(value) for key_, value in row._mapping.items()}
+    if ttl > 0:
+        entries = cache["entries"]
+        if len(entries) > 10_000:            # scopes are units (about 2,000 in Beijing): never reached in use
+            entries.clear()
+        entries[key] = (generation, time.monotonic() + ttl, found)
+    return dict(found)
+
+
+def _counts_cache() -> dict:
+    """This app's kept counts (per app, so the tests' many apps in one process never share one)."""
+    return current_app.extensions.setdefault("queue_counts", {"generation": 0, "entries": {}})
+
+
+def forget_counts() -> None:
+    """This process changed a request: the counts it kept may be wrong now."""
+    if has_app_context():
+        cache = _counts_cache()
+        cache["generation"] += 1
+        cache["entries"].clear()
 
 
 @dataclass
@@ -192,6 +229,12 @@ class Filters:
     sort: str = "due"            # due | new
     page: int = 1
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def narrows(self) -> bool:
+        """Does any filter narrow the tab (sorting and the page do not)?"""
+        return bool(self.category_id or self.urgency or self.date_from or self.date_to or self.district_id
+                    or self.street_id or self.text)
 
     def as_args(self) -> dict:
         out = {k: v for k, v in {
@@ -244,8 +287,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str):
-    """(requests on this page, total matching) for a tab and filters."""
+def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str, tab_counts: dict | None = None):
+    """(requests on this page, total matching) for a tab and filters. ``tab_counts``: this moment's
+    ``counts`` for the actor, if the page has them already; with no filter narrowing the tab, its
+    count is the total, and no second count is run."""
     clauses = tab_clauses(actor)
     clause = clauses.get(tab, clauses.get("all"))
     params = tab_params(actor, now)
@@ -302,6 +347,16 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         # open work in scope), the total is their number and the page a slice of them
         every = db.session.connection().execute(ordered, params).scalars().all()   # plain ids: no ORM rows
         total, ids = len(every), every[start:start + PAGE_SIZE]
+    elif tab_counts is not None and tab in tab_counts and not filters.narrows:
+        total = tab_counts[tab]
+        ids = list(db.session.scalars(ordered.limit(PAGE_SIZE).offset(start), params))
+    elif not is_sqlite():
+        # PostgreSQL: the page and the number of every match from the one scan and sort (a window
+        # over the whole result, computed before the limit)
+        got = db.session.connection().execute(
+            ordered.add_columns(func.count().over()).limit(PAGE_SIZE).offset(start), params).all()
+        ids = [r[0] for r in got]
+        total = got[0][1] if got else db.session.scalar(stmt.with_only_columns(func.count(Ticket.id)), params)
     else:
         total = db.session.scalar(stmt.with_only_columns(func.count(Ticket.id)), params)
         ids = list(db.session.scalars(ordered.limit(PAGE_SIZE).offset(start), params))
@@ -388,6 +443,6 @@ def street_choices(actor: Actor) -> list[Unit]:
     return []
 
 
-__all__ = ["Tab", "tabs_for", "tab_clauses", "tab_params", "queue_scope", "counts", "rows", "QueueRow", "signable", "parse_filters",
+__all__ = ["Tab", "tabs_for", "tab_clauses", "tab_params", "queue_scope", "counts", "forget_counts", "rows", "QueueRow", "signable", "parse_filters",
            "Filters", "countdown",
            "street_choices", "PAGE_SIZE"]

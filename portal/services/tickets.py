@@ -162,6 +162,8 @@ def create_ticket(actor: Actor, now: datetime, *, category: Category, kind: Requ
         repeats.link_repeat(ticket, earlier, now)
     db.session.flush()
     notify.on_event(ticket, A.SUBMIT, now)
+    from .queues import forget_counts
+    forget_counts()
     return ticket
 
 
@@ -241,6 +243,8 @@ def perform(ticket: Ticket, action: Action, actor: Actor, now: datetime, *,
         db.session.flush()
     except StaleDataError:
         raise Conflict() from None
+    from .queues import forget_counts      # (queues imports this module)
+    forget_counts()                          # this process's kept tab counts may be wrong now
     return event
 
 

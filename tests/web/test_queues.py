@@ -435,3 +435,35 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(client, login_as):
 def test_home_page_per_role(client, login_as, username, landing):
     login_as(username)
     assert landing in client.get("/staff/").get_data(as_text=True)
+
+
+def test_tab_counts_are_kept_a_few_seconds_and_forgotten_when_this_process_changes_a_request(
+        app, client, login_as, make_ticket, monkeypatch):
+    """services.queues.counts: kept per scope for QUEUE_COUNTS_SECONDS; a change made elsewhere
+    (here a raw UPDATE, as another process's would be) shows once that time has passed; a change
+    through create_ticket or perform in this process shows at once."""
+    import time as real_time
+
+    from portal.services import queues
+    first = make_ticket(Status.DISPATCHED)
+    login_as("jianwai")
+
+    def to_sign():
+        html = client.get("/staff/counts", query_string={"tab": "to_sign"}).get_data(as_text=True)
+        return int(re.search(r'tab=to_sign".*?<span class="count">(\d+)</span>', html, re.S).group(1))
+
+    def elsewhere(ticket, status):
+        db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id).values(status=status))
+        db.session.commit()
+
+    assert to_sign() == 1
+    elsewhere(first, "handling")
+    assert to_sign() == 1                                  # kept: another process's change is not seen yet
+    later = real_time.monotonic() + app.config["QUEUE_COUNTS_SECONDS"] + 1
+    monkeypatch.setattr(queues.time, "monotonic", lambda: later)
+    assert to_sign() == 0                                  # ... until the time has passed
+    second = make_ticket(Status.DISPATCHED)                # through create_ticket and perform, here
+    assert to_sign() == 1                                  # counted at once
+    app.config["QUEUE_COUNTS_SECONDS"] = 0
+    elsewhere(second, "handling")
+    assert to_sign() == 0                                  # nothing kept: counted every time

@@ -53,10 +53,11 @@ def _queue_context(tab: str | None):
     now = utcnow()
     path = current_user.unit.path
     filters = queues.parse_filters(request.args)
-    rows, total = queues.rows(actor, tab, filters, now, path)
+    counts = queues.counts(actor, now, path)
+    rows, total = queues.rows(actor, tab, filters, now, path, tab_counts=counts)
     sign_ok = queues.signable(actor, rows)
     return {
-        "tabs": tabs, "tab": tab, "counts": queues.counts(actor, now, path), "rows": rows, "total": total,
+        "tabs": tabs, "tab": tab, "counts": counts, "rows": rows, "total": total,
         "filters": filters, "now": now, "countdowns": {t.id: queues.countdown(t, now) for t in rows},
         "pages": max(1, -(-total // queues.PAGE_SIZE)), "categories": _top_categories(),
         "districts": _districts() if actor.role in CENTER_ROLES else [],
