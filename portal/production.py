@@ -27,7 +27,8 @@ def ensure_database(url: str) -> bool:
             if exists:
                 return False
             quoted = conn.dialect.identifier_preparer.quote(name)
-            conn.execute(text(f"CREATE DATABASE {quoted}"))   # nosec B608 - quoted identifier
+            # a quoted identifier
+            conn.execute(text(f"CREATE DATABASE {quoted}"))   # nosec B608
             return True
     finally:
         admin.dispose()

@@ -108,7 +108,8 @@ def install_session_teardown(app: Flask) -> None:
             log.warning("database session could not be closed cleanly: %s", type(error).__name__)
             try:
                 db.session.remove()
-            except SQLAlchemyError:  # nosec B110 - the connection is gone; the pool discards it
+            # the connection is gone; the pool discards it
+            except SQLAlchemyError:  # nosec B110
                 pass
 
 
@@ -117,7 +118,8 @@ def _render_error(status: int, message: str):
     from .extensions import db, login_manager
     try:
         db.session.rollback()
-    except Exception:  # nosec B110 - the connection is already gone; nothing to undo
+    # the connection is already gone; nothing to undo
+    except Exception:  # nosec B110
         pass
     if "_login_user" not in g or status == 503:
         g._login_user = login_manager.anonymous_user()   # rendering must not touch the database

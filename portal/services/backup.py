@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump/pg_restore with an argument list, never a shell
+# pg_dump/pg_restore with an argument list, never a shell
+import subprocess  # nosec B404
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
