@@ -8,13 +8,14 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField)
+from wtforms import BooleanField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ...domain.deadlines import Urgency
 from ...domain.intake import RequesterType, RequestKind
 from ...domain.tracking import normalize_tracking_number
 from ...services.intake import normalize_credit_code, normalize_phone, valid_credit_code
+from ..fields import SelectField
 
 MAX_CONTENT = 2000
 MIN_CONTENT = 10

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (BooleanField, DateTimeLocalField, HiddenField, RadioField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ...domain.deadlines import Urgency
 from ...domain.intake import RequestKind
+from ..fields import SelectField
 
 YES_NO = [("yes", _l("是")), ("no", _l("否"))]
 
