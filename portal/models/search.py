@@ -15,10 +15,10 @@ FTS_TABLES = ("kb_fts", "ticket_fts")
 
 
 #: columns and indexes that exist on one engine only and are not models (migrations 0007_kb,
-#: 0011_kb_vector, 0012_ticket_vector)
+#: 0011_kb_vector, 0012_ticket_vector, 0013_queue_order)
 ENGINE_ONLY = {("column", "search_vector"), ("index", "ix_kb_articles_vector"), ("index", "ix_kb_articles_search"),
                ("index", "ix_ticket_texts_search"), ("index", "ix_ticket_texts_vector"),
-               ("index", "ix_ticket_texts_open_vector")}
+               ("index", "ix_ticket_texts_open_vector"), ("index", "ix_tickets_queue_order")}
 
 
 def include_name(name, type_, parent_names) -> bool:

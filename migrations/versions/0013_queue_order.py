@@ -1,0 +1,51 @@
+"""PostgreSQL: the open requests in the queue's order, so a page reads its 30 rows and stops
+
+Revision ID: 0013_queue_order
+Revises: 0012_ticket_vector
+Create Date: 2026-12-02 23:30:00
+
+A queue page shows 30 open requests, the nearest deadline first. At 10,000,000 requests the city
+has about 93,000 open ones, and every page of the center read all of them from ix_tickets_queue
+and sorted them to keep 30 (docs/benchmarks/queues-and-load.md: the center's unfiltered pages
+were the slowest left).
+
+``ix_tickets_queue_order`` holds only the open requests (a partial index: about 1 % of a year's
+requests), keyed by the queue's order: the deadline that matters now (sign-for while waiting to be
+signed, else feedback; ``services.queues.next_due_expr``, written there with the same literal),
+then the creation time and the id; PostgreSQL's ascending order puts requests with no deadline
+last, as the queue does. Every column a tab or a filter tests is INCLUDEd, and the columns of
+the deadline's expression too (PostgreSQL reads an expression index without the table only
+when it holds the expression's own columns), so a page walks the index in order and tests each
+entry without reading the table.
+
+PostgreSQL only: SQLite keeps sorting from ix_tickets_queue (its pages meet their target at
+1,000,000 requests, and SQLite is not the engine for a city of 10 million requests a year).
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = "0013_queue_order"
+down_revision = "0012_ticket_vector"
+branch_labels = None
+depends_on = None
+
+OPEN = ("accepted", "called_back", "dispatched", "extension_pending", "fed_back", "feedback_review", "handling",
+        "return_pending", "submitted")
+INCLUDED = ("status", "sign_due_at", "feedback_due_at", "handling_unit_id", "supervision_level", "return_count", "review_unit_id",
+            "review_by_leader", "category_id", "urgency", "district_id", "street_id")
+
+
+def upgrade():
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    statuses = ", ".join(f"'{s}'" for s in OPEN)
+    op.execute("CREATE INDEX ix_tickets_queue_order ON tickets "
+               "((CASE WHEN status = 'dispatched' THEN sign_due_at ELSE feedback_due_at END), created_at, id) "
+               f"INCLUDE ({', '.join(INCLUDED)}) WHERE status IN ({statuses})")
+    op.execute("ANALYZE tickets")
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_tickets_queue_order")

@@ -1,0 +1,99 @@
+"""The queue's order (nearest deadline first, requests without one last, then the oldest) on both
+engines, and on PostgreSQL the partial index in that order (migration 0013_queue_order): the
+page's statement must write the index's very expression, or PostgreSQL sorts every open request
+in scope again (93,000 of them for the center at 10,000,000 requests)."""
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from sqlalchemy import event, select, text
+
+from portal.domain.lifecycle import OPEN, Status
+from portal.extensions import db
+from portal.models import Ticket
+from portal.services import queues
+from portal.services.seed import DemoBuilder
+
+
+def _expected(tickets) -> list[int]:
+    def key(t: Ticket):
+        due = t.sign_due_at if t.status is Status.DISPATCHED else t.feedback_due_at
+        return (due is None, due or datetime.min, t.created_at, t.id)
+    return [t.id for t in sorted(tickets, key=key)]
+
+
+@pytest.fixture
+def demo(app, now):
+    DemoBuilder(now, random.Random(11)).build(150)          # requests in every state, through perform()
+    db.session.commit()
+
+
+def _pages(actor, path, now, **args) -> list[int]:
+    out, page = [], 1
+    while True:
+        filters = queues.parse_filters({**args, "page": str(page)})
+        rows, total = queues.rows(actor, "all", filters, now, path)
+        out += [r.id for r in rows]
+        if len(out) >= total or not rows:
+            return out
+        page += 1
+
+
+@pytest.fixture(params=["sorted", "walked"])
+def way(request, monkeypatch):
+    """Both ways to a page: sorting its matches, or (PostgreSQL) walking the ordered index, which
+    a page takes when it has more than ``SORT_AT_MOST`` matches (more than the demo holds)."""
+    if request.param == "walked":
+        monkeypatch.setattr(queues, "SORT_AT_MOST", 0)
+    return request.param
+
+
+def test_the_queue_reads_nearest_deadline_first_and_no_deadline_last(demo, users, now, way):
+    center = users["dispatcher"]
+    open_tickets = list(db.session.scalars(select(Ticket).where(Ticket.status.in_(list(OPEN)))))
+    dues = [t.sign_due_at if t.status is Status.DISPATCHED else t.feedback_due_at for t in open_tickets]
+    assert any(d is None for d in dues) and sum(d is not None for d in dues) > queues.PAGE_SIZE   # both kinds, pages
+    got = _pages(center.actor(), center.unit.path, now)
+    assert got == _expected(open_tickets)
+    newest = _pages(center.actor(), center.unit.path, now, sort="new")
+    assert newest == [t.id for t in sorted(open_tickets, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+
+def test_a_street_reads_its_own_open_requests_in_the_same_order(demo, users, now, way):
+    street = users["jianwai"]
+    got = _pages(street.actor(), street.unit.path, now)
+    assert got
+    mine = list(db.session.scalars(select(Ticket).where(Ticket.id.in_(got))))
+    assert got == _expected(mine)
+
+
+@pytest.mark.parametrize("args", [{}, {"urgency": "urgent"}, {"sort": "due", "page": "2"}])
+def test_postgresql_reads_the_center_page_from_the_ordered_index(backend, demo, users, now, args, monkeypatch):
+    """A page with many matches walks the index: forbidding a sort leaves PostgreSQL the ordered
+    index or a plan it costs as disabled, so the page's statement must come out as a scan of
+    ix_tickets_queue_order with no Sort."""
+    if backend != "postgresql":
+        pytest.skip("ix_tickets_queue_order is PostgreSQL's (migration 0013_queue_order)")
+    monkeypatch.setattr(queues, "SORT_AT_MOST", 0)            # the demo's 100-odd open requests count as many
+    center = users["dispatcher"]
+    seen: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "ORDER BY" in statement and "LIMIT" in statement:
+            seen.append((statement, parameters))
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        queues.rows(center.actor(), "all", queues.parse_filters(args), now, center.unit.path)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert seen, "the page ran no ordered statement"
+    statement, parameters = seen[0]
+    conn = db.session.connection()
+    conn.execute(text("SET LOCAL enable_sort = off"))
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    assert "ix_tickets_queue_order" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
