@@ -19,6 +19,15 @@ page for --duration seconds at each client count (bounded in time; wrk's threads
 Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
 counts: the ceiling. Each page's throughput is stated as a fraction of the ceiling's.
 
+With --think-ms T, each client waits after every answer before its next request (a random wait,
+exponentially distributed with mean T ms, so the clients do not move in step): 64 clients are then
+64 people working at that pace, an offered load of about 64 / (T + latency) requests a second, instead of 64 loops that send again the instant they are
+answered (the default, T = 0, which measures saturation: past the machine's capacity a page's
+latency is the queue in front of the workers, whatever the page costs). These clients are Python
+threads (``paced``), one connection per request as gunicorn's sync workers close each one: wrk's
+own ``delay()`` reports the time a client spent reconnecting and waiting as latency (a bare
+endpoint's p95 came out at 460 ms).
+
 Sessions are made with the app's own secret key and session serializer (the cookie a real
 sign-in or tracking lookup would set), so no password is needed and no form is posted. Not
 driven: POST /submit (creating requests), sign-in itself.
@@ -159,7 +168,54 @@ def wrk(url: str, clients: int, duration: int, cookie: str | None, lua: str) -> 
     return r
 
 
-def run(url: str, workers: int, duration: int, clients: list[int], port: int) -> dict:
+def paced(port: int, path: str, clients: int, duration: int, cookie: str | None, think_ms: int) -> dict:
+    """``clients`` threads, each requesting ``path`` and then waiting a random think time (mean
+    ``think_ms``), for ``duration`` seconds; the latency of each answer as the client saw it."""
+    import random
+    import threading
+
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = time.monotonic()
+    end = start + duration
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        time.sleep(rng.uniform(0, think_ms / 1000))        # clients start spread out, not in step
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
+                ok = resp.status == 200
+            except OSError:
+                ok = False
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed * 1000)
+                errors[0] += not ok
+            time.sleep(rng.expovariate(1000 / think_ms))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.monotonic() - start
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))], 1)
+    return {"requests": len(ordered), "seconds": round(seconds, 3), "rps": round(len(ordered) / seconds, 1),
+            "p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1], 1), "errors": errors[0]}
+
+
+def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0) -> dict:
     cookies, info = make_cookies(url)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_REPORT)
@@ -169,20 +225,24 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int) ->
              ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center")]
     env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
            "PORTAL_SCHEDULER_ENABLED": "false"}
-    results = {"workers": workers, "duration_s": duration, "clients": clients, "info": info, "rows": []}
-    print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point")
+    results = {"workers": workers, "duration_s": duration, "clients": clients, "think_ms": think_ms, "info": info,
+               "rows": []}
+    print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point"
+          + (f"; each client waits {think_ms} ms between requests" if think_ms else ""))
     print(f"{'page':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
     with Gunicorn("wsgi:app", port, workers, env):
         for label, path, who in pages:
             check(port, path, cookies.get(who) if who else None)
             for c in clients:
-                r = wrk(base + path, c, duration, cookies.get(who) if who else None, lua)
+                cookie = cookies.get(who) if who else None
+                r = (paced(port, path, c, duration, cookie, think_ms) if think_ms
+                     else wrk(base + path, c, duration, cookie, lua))
                 results["rows"].append(dict(page=label, path=path, clients=c, **r))
                 print(f"{label:<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} {r['errors']:>6}",
                       flush=True)
     with Gunicorn("bench.bare_app:app", port, workers, {}):
         for c in clients:
-            r = wrk(base + "/", c, duration, None, lua)
+            r = paced(port, "/", c, duration, None, think_ms) if think_ms else wrk(base + "/", c, duration, None, lua)
             results["rows"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, **r))
             print(f"{'bare Flask (ceiling)':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
                   f"{r['errors']:>6}", flush=True)
@@ -194,6 +254,13 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int) ->
 
 
 def markdown(results: dict) -> str:
+    if results.get("think_ms"):
+        # paced clients: the throughput is the load offered, not what the page can do
+        lines = ["| page | clients | req/s offered | p50 ms | p95 ms | p99 ms | errors |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                  f"{r['errors']} |" for r in results["rows"]]
+        return "\n".join(lines)
     lines = ["| page | clients | req/s | p50 ms | p95 ms | p99 ms | errors | throughput ÷ ceiling |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results["rows"]:
@@ -210,9 +277,11 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", default="1,16,64")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--think-ms", type=int, default=0,
+                    help="each client waits this long between requests (0: send again at once, saturation)")
     args = ap.parse_args(argv)
     results = run(normalise_url(args.url), args.workers, args.duration,
-                  [int(x) for x in args.clients.split(",")], args.port)
+                  [int(x) for x in args.clients.split(",")], args.port, args.think_ms)
     print(markdown(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
