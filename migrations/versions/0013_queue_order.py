@@ -1,4 +1,4 @@
-"""PostgreSQL: the open requests in the queue's order, so a page reads its 30 rows and stops
+"""PostgreSQL: the open requests in the queue's order, so a page reads its 30 rows and stops; the filters' indexes
 
 Revision ID: 0013_queue_order
 Revises: 0012_ticket_vector
@@ -18,6 +18,16 @@ the deadline's expression too (PostgreSQL reads an expression index without the 
 when it holds the expression's own columns), so a page walks the index in order and tests each
 entry without reading the table.
 
+Beside it, over the same open requests:
+
+* ``ix_tickets_queue_new``: keyed by the creation time and the id, with the same columns
+  INCLUDEd: the "newest first" order, and a date filter's range (a week of the open requests is
+  most of them, which PostgreSQL's statistics over all requests cannot know; with the columns
+  included, a wrong guess still reads no table row).
+* ``ix_tickets_open_category``, ``_urgency``, ``_district``, ``_street``: (the column, id), so a
+  filtered page's count reads only the matching entries instead of every open request (at
+  10,000,000 requests the center's category count went from 20 ms to 3 ms).
+
 PostgreSQL only: SQLite keeps sorting from ix_tickets_queue (its pages meet their target at
 1,000,000 requests, and SQLite is not the engine for a city of 10 million requests a year).
 """
@@ -36,16 +46,27 @@ INCLUDED = ("status", "sign_due_at", "feedback_due_at", "handling_unit_id", "sup
             "review_by_leader", "category_id", "urgency", "district_id", "street_id")
 
 
+#: the filters' own indexes over the open requests: (name, column)
+BY_FILTER = (("ix_tickets_open_category", "category_id"), ("ix_tickets_open_urgency", "urgency"),
+             ("ix_tickets_open_district", "district_id"), ("ix_tickets_open_street", "street_id"))
+INDEXES = ("ix_tickets_queue_order", "ix_tickets_queue_new") + tuple(name for name, _ in BY_FILTER)
+
+
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    statuses = ", ".join(f"'{s}'" for s in OPEN)
+    where = "WHERE status IN ({})".format(", ".join(f"'{s}'" for s in OPEN))
+    included = f"INCLUDE ({', '.join(INCLUDED)})"
     op.execute("CREATE INDEX ix_tickets_queue_order ON tickets "
                "((CASE WHEN status = 'dispatched' THEN sign_due_at ELSE feedback_due_at END), created_at, id) "
-               f"INCLUDE ({', '.join(INCLUDED)}) WHERE status IN ({statuses})")
+               f"{included} {where}")
+    op.execute(f"CREATE INDEX ix_tickets_queue_new ON tickets (created_at, id) {included} {where}")
+    for name, column in BY_FILTER:
+        op.execute(f"CREATE INDEX {name} ON tickets ({column}, id) {where}")
     op.execute("ANALYZE tickets")
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_tickets_queue_order")
+        for name in INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")

@@ -97,3 +97,18 @@ def test_postgresql_reads_the_center_page_from_the_ordered_index(backend, demo, 
     plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
     assert "ix_tickets_queue_order" in plan, plan
     assert "Sort" not in plan.replace("Sort Key", ""), plan
+
+
+def test_postgresql_has_the_open_requests_indexes_of_0013(backend, app):
+    """The queue's order, newest first, and each filter's own index: partial, over the open
+    requests only (their predicate names every open status and nothing else)."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's indexes (migration 0013_queue_order)")
+    rows = dict(db.session.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tickets' "
+        "AND (indexname LIKE 'ix_tickets_queue_%' OR indexname LIKE 'ix_tickets_open_%')")).all())
+    assert set(rows) == {"ix_tickets_queue_order", "ix_tickets_queue_new", "ix_tickets_open_category",
+                         "ix_tickets_open_urgency", "ix_tickets_open_district", "ix_tickets_open_street"}
+    for name, definition in rows.items():
+        for status in Status:
+            assert (f"'{status.value}'" in definition) == (status in OPEN), (name, status)
