@@ -52,6 +52,7 @@ os.environ.setdefault("PORTAL_LOG_LEVEL", "WARNING")
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.bench_queue import percentile  # noqa: E402
 from bench.generate import normalise_url  # noqa: E402
 
 USER_AGENT = "bench-load/1"
@@ -207,12 +208,9 @@ def paced(port: int, path: str, clients: int, duration: int, cookie: str | None,
     for t in threads:
         t.join()
     seconds = time.monotonic() - start
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))], 1)
-    return {"requests": len(ordered), "seconds": round(seconds, 3), "rps": round(len(ordered) / seconds, 1),
-            "p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(ordered[-1], 1), "errors": errors[0]}
+    return {"requests": len(latencies), "seconds": round(seconds, 3), "rps": round(len(latencies) / seconds, 1),
+            **{f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)},
+            "max": round(max(latencies), 1), "errors": errors[0]}
 
 
 def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0) -> dict:

@@ -311,7 +311,7 @@ def next_due_expr():
     return case((status_in([S.DISPATCHED]), Ticket.sign_due_at), else_=Ticket.feedback_due_at)
 
 
-#: a page of at most this many matches sorts them rather than walking ix_tickets_queue_order
+#: a tab of at most this many requests is sorted rather than walked in ix_tickets_queue_order
 SORT_AT_MOST = 5_000
 
 
@@ -386,16 +386,22 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
             # and checks each against the matches instead
             key = Ticket.id + 0 if is_sqlite() else Ticket.id
             conds.append(false() if words is None else key.in_(words))
+
     def matching(walk: bool = False):
         return select(Ticket.id).where(queue_scope(actor, unit_path, walk), *conds)
 
-    def page(walk: bool) -> list[int]:
+    def count() -> int:
+        return db.session.scalar(matching().with_only_columns(func.count(Ticket.id)), params)
+
+    def page(size: int) -> list[int]:
+        """The page's ids, walking ix_tickets_queue_order (PostgreSQL) when the tab holds more
+        than SORT_AT_MOST requests, else sorting them."""
+        walk = not sqlite and size > SORT_AT_MOST
         ordered = matching(walk).order_by(*queue_order(filters.sort, walk)).limit(PAGE_SIZE).offset(start)
         return list(db.session.scalars(ordered, params))
 
     # The page's ids first, from indexed columns only (ix_tickets_queue_order or ix_tickets_queue),
     # so no table row is read for the open requests being ordered; then the 30 rows with what they show.
-    # A page walks ix_tickets_queue_order (PostgreSQL) when it has more than SORT_AT_MOST matches.
     start = (filters.page - 1) * PAGE_SIZE
     sqlite = is_sqlite()
     if by_words:
@@ -406,7 +412,7 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         total, ids = len(every), every[start:start + PAGE_SIZE]
     elif tab_counts is not None and tab in tab_counts and not filters.narrows:
         total = tab_counts[tab]
-        ids = page(walk=not sqlite and total > SORT_AT_MOST)
+        ids = page(total)
     elif not sqlite and tab_counts and tab_counts.get(tab, SORT_AT_MOST + 1) <= SORT_AT_MOST:
         # PostgreSQL, a filtered page of a small tab (a street's work, the center's intake): the
         # page and the number of matches from one read and sort of the tab (a window count)
@@ -414,7 +420,7 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
             matching().order_by(*queue_order(filters.sort, walk=False)).add_columns(func.count().over())
             .limit(PAGE_SIZE).offset(start), params).all()
         ids = [r[0] for r in got]
-        total = got[0][1] if got else db.session.scalar(matching().with_only_columns(func.count(Ticket.id)), params)
+        total = got[0][1] if got else count()
     else:
         # a filtered page of a big tab (or SQLite's): the number of matches first, a count that
         # reads the index without keeping rows (a window count kept every match, 71,000 for a week
@@ -422,9 +428,8 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         # walked when the tab is big: a filter leaves its matches spread through the order, so the
         # walk finds 30 early (a district's page: 3 ms where reading and sorting its 6,357 open
         # requests took 27 ms)
-        total = db.session.scalar(matching().with_only_columns(func.count(Ticket.id)), params)
-        size = tab_counts.get(tab, total) if tab_counts else total
-        ids = page(walk=not sqlite and size > SORT_AT_MOST)
+        total = count()
+        ids = page(tab_counts.get(tab, total) if tab_counts else total)
     if not ids:
         return [], total
     found = {r.id: r for r in map(QueueRow._make, db.session.connection().execute(_row_statement(), {"ids": ids}))}
