@@ -35,3 +35,26 @@ def test_the_long_lists_use_it():
                        (AcceptForm, "street"), (PhoneIntakeForm, "street")):
         assert isinstance(getattr(form, name).kwargs.get("widget") or getattr(form, name).field_class.widget,
                           QuickSelect), (form, name)
+
+
+def test_kept_choices_are_rendered_once_per_selection_and_never_served_to_another_list():
+    from portal.web.fields import KeptChoices, KeptGroups
+
+    class F(Form):
+        street = SelectField()
+
+    kept = KeptChoices([("", "请选择"), ("1", "甲"), ("2", "乙")])
+    groups = KeptGroups({None: [("", "—")], "组": [("3", "丙")]})
+    for choices in (kept, groups):
+        for data in (None, "", "2", "3"):
+            form = F(data={"street": data})
+            form.street.choices = choices
+            first = str(form.street(class_="wide"))
+            again = str(form.street(class_="wide"))
+            form.street.widget = Select()            # WTForms' own rendering of the same field
+            assert first == again == str(form.street(class_="wide"))
+    form = F(data={"street": "2"})
+    form.street.choices = kept
+    assert '<option selected value="2">乙</option>' in str(form.street())
+    form.street.choices = KeptChoices([("", "请选择"), ("2", "丁")])      # another list: its own markup
+    assert '<option selected value="2">丁</option>' in str(form.street())

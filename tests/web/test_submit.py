@@ -378,3 +378,66 @@ class TestSubmitLimits:
         assert resp.status_code == 429 and '<html lang="en">' in resp.get_data(as_text=True)
         assert count() == before
         assert client.get("/submit").status_code == 200        # reading the form is not limited
+
+
+# --- the lists, kept per process (services/reference.py) -------------------------------------------
+
+def test_the_lists_show_a_change_made_in_another_process_at_once(client, units, database_url):
+    """Another worker renames a street and closes one: this process's kept lists follow on the next view."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+    from portal.models import Unit
+    renamed, closed = units["110105001"].id, units["110101001"].id
+    closed_option = f'<option value="{closed}">{units["110101001"].name}</option>'
+    html = client.get("/submit").get_data(as_text=True)          # the lists are kept now
+    assert "建外街道" in html and closed_option in html
+    engine = create_engine(database_url)                   # another process's own connection and session
+    with Session(engine) as other:
+        other.get(Unit, renamed).name = "建外街道（新址）"
+        other.get(Unit, closed).active = False
+        other.commit()
+    engine.dispose()
+    html = client.get("/submit").get_data(as_text=True)
+    assert "建外街道（新址）" in html
+    assert closed_option not in html
+    html = client.get(f"/submit/streets?district={units['110105'].id}", headers=HX).get_data(as_text=True)
+    assert "建外街道（新址）" in html
+
+
+def test_a_choice_withdrawn_since_the_lists_were_kept_is_refused(client, form, units):
+    """The kept lists only fill the form: a submitted choice is checked against the database."""
+    from sqlalchemy import text
+    street = units["110105001"]
+    assert "建外街道" in client.get("/submit").get_data(as_text=True)
+    # closed by a statement that writes no version (an operator's SQL): the kept list still shows it
+    db.session.execute(text("UPDATE units SET active = false WHERE id = :id"), {"id": street.id})
+    db.session.execute(text("UPDATE categories SET active = false WHERE code = 'SZSS'"))
+    db.session.commit()
+    assert "建外街道" in client.get("/submit").get_data(as_text=True)
+    before = count()
+    html = post(client, form()).get_data(as_text=True)
+    assert "所选街道（乡镇）不存在" in html and "所选分类不存在" in html     # SZSS-LD's parent is closed
+    assert count() == before
+
+
+def test_the_version_is_written_with_the_change_and_only_with_it(app, units):
+    from portal.models import Setting
+    from portal.services.reference import VERSION_KEY
+
+    def version():
+        db.session.expire_all()
+        return db.session.get(Setting, VERSION_KEY).value
+    first = version()
+    units["110105001"].name = "改名"
+    db.session.flush()
+    db.session.rollback()
+    assert version() == first                     # rolled back with the change
+    category("SZSS-LD").position = 99
+    db.session.commit()
+    second = version()
+    assert second != first
+    db.session.get(Setting, VERSION_KEY)          # other writes leave it alone
+    db.session.add(KbArticle(question="问", answer="答", keywords="", active=True,
+                             created_at=units["110105"].created_at, updated_at=units["110105"].created_at))
+    db.session.commit()
+    assert version() == second

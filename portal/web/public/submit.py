@@ -17,9 +17,10 @@ from ...domain.deadlines import Urgency, to_local, utcnow
 from ...domain.intake import Channel, RequesterType, RequestKind
 from ...extensions import db, limiter
 from ...models import Category, Ticket, Unit
-from ...services import attachments
+from ...services import attachments, reference
 from ...services.intake import kb_suggestions, similar_open_requests, submit_request
 from ...services.tickets import InvalidInput, deadline_rule
+from ..fields import KeptChoices, KeptGroups
 from ..htmx import is_htmx
 from . import bp
 from .forms import SubmitForm
@@ -30,10 +31,10 @@ CITIZEN = Actor(Role.CITIZEN)
 
 @dataclass
 class Places:
-    """The choices of the form, and the rows behind them for validation."""
-    categories: dict[int, Category] = field(default_factory=dict)
-    districts: dict[int, Unit] = field(default_factory=dict)
-    streets: dict[int, Unit] = field(default_factory=dict)
+    """The choices of the form (``reference.current()``: kept per process until an admin changes them)."""
+    categories: dict[int, reference.CategoryRow] = field(default_factory=dict)
+    districts: dict[int, reference.PlaceRow] = field(default_factory=dict)
+    streets: dict[int, reference.PlaceRow] = field(default_factory=dict)
 
 
 def _int(value) -> int | None:
@@ -46,58 +47,68 @@ def _int(value) -> int | None:
 def fill_choices(form: SubmitForm, locale: str) -> Places:
     """Category → subcategory and district → street. A chosen parent narrows the second list;
     without one, the second list has every option grouped under its parent."""
-    places = Places()
-    cats = db.session.scalars(select(Category).where(Category.active).order_by(Category.position, Category.id)).all()
-    parents = [c for c in cats if c.parent_id is None]
-    places.categories = {c.id: c for c in cats}
-    children: dict[int, list[Category]] = {p.id: [] for p in parents}
-    for c in cats:
-        if c.parent_id in children:
-            children[c.parent_id].append(c)
+    ref = reference.current()
+    places = reference.derived("places", lambda: Places(
+        categories={c.id: c for c in ref.categories}, districts={d.id: d for d in ref.districts},
+        streets={s.id: s for s in ref.streets}))
     chosen = places.categories.get(_int(form.category.data))
     parent_id = _int(form.category_parent.data)
-    if chosen is not None and chosen.parent_id in children:
+    if chosen is not None and chosen.parent_id is not None:
         parent_id = chosen.parent_id              # the subcategory decides (no-JS users may mix them)
-    if parent_id not in children:
+    parents = reference.derived("parents", lambda: frozenset(c.id for c in ref.categories if c.parent_id is None))
+    if parent_id not in parents:
         parent_id = None
     form.category_parent.data = str(parent_id) if parent_id else ""
-    form.category_parent.choices = [("", _("全部大类"))] + [(str(p.id), p.display(locale)) for p in parents]
-    pick = ("", _("请选择"))
-    if parent_id:
-        form.category.choices = [pick] + [(str(c.id), c.display(locale)) for c in children[parent_id]]
-    else:
-        form.category.choices = {None: [pick]} | {
-            p.display(locale): [(str(c.id), c.display(locale)) for c in children[p.id]] for p in parents}
-
-    districts = db.session.scalars(select(Unit).where(Unit.kind == "district", Unit.tier == Tier.UNIT, Unit.active)
-                                   .order_by(Unit.code)).all()
-    places.districts = {d.id: d for d in districts}
-    streets = db.session.scalars(select(Unit).where(Unit.tier == Tier.STREET, Unit.active,
-                                                    Unit.parent_id.in_(list(places.districts)))
-                                 .order_by(Unit.code)).all()
-    places.streets = {s.id: s for s in streets}
+    form.category_parent.choices = reference.derived(("category_parent", locale), lambda: KeptChoices(
+        [("", _("全部大类"))] + [(str(c.id), c.display(locale)) for c in ref.categories if c.parent_id is None]))
+    form.category.choices = reference.derived(("category", locale, parent_id),
+                                              lambda: _category_choices(ref, locale, parent_id))
     district_id = _int(form.district.data)
     if district_id not in places.districts:
         district_id = None
-    form.district.choices = [pick] + [(str(d.id), d.name) for d in districts]
-    unknown = ("", _("不清楚，不选择"))
-    if district_id:
-        form.street.choices = [unknown] + [(str(s.id), s.name) for s in streets if s.parent_id == district_id]
-    else:
-        groups: dict = {None: [unknown]}
-        for s in streets:
-            groups.setdefault(places.districts[s.parent_id].name, []).append((str(s.id), s.name))
-        form.street.choices = groups
+    form.district.choices = reference.derived(("district", locale), lambda: KeptChoices(
+        [("", _("请选择"))] + [(str(d.id), d.name) for d in ref.districts]))
+    form.street.choices = reference.derived(("street", locale, district_id),
+                                            lambda: _street_choices(ref, district_id))
     return places
 
 
-def _check_choices(form: SubmitForm, places: Places) -> tuple[Category | None, Unit | None, Unit | None]:
-    """The errors a choice can have, on the field that has them."""
+def _category_choices(ref: reference.Reference, locale: str, parent_id: int | None):
+    """A parent's subcategories, or every subcategory grouped under its parent."""
+    pick = ("", _("请选择"))
+    if parent_id:
+        return KeptChoices([pick] + [(str(c.id), c.display(locale)) for c in ref.categories
+                                     if c.parent_id == parent_id])
+    parents = {c.id: c for c in ref.categories if c.parent_id is None}
+    groups = KeptGroups({None: [pick]} | {p.display(locale): [] for p in parents.values()})
+    for c in ref.categories:
+        if c.parent_id in parents:
+            groups[parents[c.parent_id].display(locale)].append((str(c.id), c.display(locale)))
+    return groups
+
+
+def _street_choices(ref: reference.Reference, district_id: int | None):
+    """A district's streets, or every street grouped under its district."""
+    unknown = ("", _("不清楚，不选择"))
+    if district_id:
+        return KeptChoices([unknown] + [(str(s.id), s.name) for s in ref.streets if s.parent_id == district_id])
+    names = {d.id: d.name for d in ref.districts}
+    groups = KeptGroups({None: [unknown]})
+    for s in ref.streets:
+        groups.setdefault(names[s.parent_id], []).append((str(s.id), s.name))
+    return groups
+
+
+def _check_choices(form: SubmitForm) -> tuple[Category | None, Unit | None, Unit | None]:
+    """The errors a choice can have, on the field that has them. Checked against the database, not
+    the lists as kept (``reference``): a unit or category deactivated a moment ago is refused."""
     category = district = street = None
     if not form.category.data:
         form.category.errors.append(_("请选择诉求分类"))
     else:
-        category = places.categories.get(_int(form.category.data))
+        category = _active(Category, form.category.data)
+        if category is not None and category.parent_id is not None and _active(Category, category.parent_id) is None:
+            category = None
         if category is None:
             form.category.errors.append(_("所选分类不存在"))
         elif category.parent_id is None:
@@ -106,17 +117,24 @@ def _check_choices(form: SubmitForm, places: Places) -> tuple[Category | None, U
     if not form.district.data:
         form.district.errors.append(_("请选择所在区"))
     else:
-        district = places.districts.get(_int(form.district.data))
-        if district is None:
+        district = _active(Unit, form.district.data)
+        if district is None or district.kind != "district" or district.tier != Tier.UNIT:
             form.district.errors.append(_("所选区不存在"))
+            district = None
     if form.street.data:
-        street = places.streets.get(_int(form.street.data))
-        if street is None:
+        street = _active(Unit, form.street.data)
+        if street is None or street.tier != Tier.STREET or _active(Unit, street.parent_id) is None:
             form.street.errors.append(_("所选街道（乡镇）不存在"))
+            street = None
         elif district is not None and street.parent_id != district.id:
             form.street.errors.append(_("所选街道（乡镇）不属于所选的区"))
             street = None
     return category, district, street
+
+
+def _active(model, value):
+    found = db.session.get(model, _int(value) or 0)
+    return found if found is not None and found.active else None
 
 
 def _check_photos(form: SubmitForm) -> list[attachments.PreparedPhoto]:
@@ -153,11 +171,11 @@ def _render_form(form: SubmitForm, status: int = 200, error: str | None = None):
 def submit():
     locale = str(get_locale())
     form = SubmitForm()
-    places = fill_choices(form, locale)
+    fill_choices(form, locale)
     if request.method != "POST":
         return _render_form(form)
     valid = form.validate()
-    category, district, street = _check_choices(form, places)
+    category, district, street = _check_choices(form)
     photos = _check_photos(form)
     if not valid or any(f.errors for f in form):
         return _render_form(form, 400)
