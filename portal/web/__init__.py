@@ -9,6 +9,7 @@ from flask import Flask, flash, g, make_response, redirect, render_template, req
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from ..domain.access import Actor, Role, can, permitted_actions
 from ..domain.deadlines import to_local
@@ -135,6 +136,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = _local_time
     app.jinja_env.filters["tr"] = lambda text: _(text) if text else ""
     app.jinja_env.filters["countdown_text"] = countdown_text
+    app.jinja_env.filters["status_badge"] = status_badge
+    app.jinja_env.filters["countdown_cell"] = countdown_cell
 
 
 def duration_text(minutes: int) -> str:
@@ -152,6 +155,19 @@ def countdown_text(cd) -> str:
     macro: a queue page shows thirty of them, and a Jinja macro call with two translated strings
     cost more than the rest of the row."""
     return _("已超期 %(t)s", t=duration_text(cd.minutes)) if cd.overdue else _("剩余 %(t)s", t=duration_text(cd.minutes))
+
+
+def status_badge(status) -> Markup:
+    """A status as a badge. Python rather than a macro for the same reason as ``countdown_text``."""
+    return Markup('<span class="badge badge-{}">{}</span>').format(status.badge, _(status.label) if status.label else "")
+
+
+def countdown_cell(cd) -> Markup:
+    """The next deadline and the time left (or overdue), or a dash when there is none."""
+    if not cd.due:
+        return Markup("—")
+    return Markup('<time datetime="{}Z">{}</time><br>\n<span class="countdown countdown-{}">{}</span>').format(
+        cd.due.isoformat(), _local_time(cd.due), cd.level, countdown_text(cd))
 
 
 def actor_of(user) -> Actor:
