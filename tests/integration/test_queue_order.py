@@ -44,9 +44,11 @@ def _pages(actor, path, now, **args) -> list[int]:
 @pytest.fixture(params=["sorted", "walked"])
 def way(request, monkeypatch):
     """Both ways to a page: sorting its matches, or (PostgreSQL) walking the ordered index, which
-    a page takes when it has more than ``SORT_AT_MOST`` matches (more than the demo holds)."""
+    a page takes when it has more than ``SORT_AT_MOST`` matches (``SORT_AT_MOST_UNIT`` for a unit;
+    more than the demo holds)."""
     if request.param == "walked":
         monkeypatch.setattr(queues, "SORT_AT_MOST", 0)
+        monkeypatch.setattr(queues, "SORT_AT_MOST_UNIT", 0)
     return request.param
 
 
@@ -112,3 +114,36 @@ def test_postgresql_has_the_open_requests_indexes_of_0013(backend, app):
     for name, definition in rows.items():
         for status in Status:
             assert (f"'{status.value}'" in definition) == (status in OPEN), (name, status)
+
+
+def _ordered_statements(actor, path, now, tab="all") -> list[str]:
+    seen: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "ORDER BY" in statement and "LIMIT" in statement:
+            seen.append(statement)
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        queues.rows(actor, tab, queues.parse_filters({}), now, path,
+                    tab_counts=queues.counts(actor, now, path))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return seen
+
+
+def test_a_unit_walks_its_tab_sooner_than_the_center(backend, demo, users, now, monkeypatch):
+    """A unit's matches are sorted by reading each one's table row through its scope, so a unit's
+    tab walks the ordered index from SORT_AT_MOST_UNIT matches on, the center's from SORT_AT_MOST."""
+    if backend != "postgresql":
+        pytest.skip("SQLite always sorts (no ordered index)")
+    street, center = users["jianwai"], users["dispatcher"]
+    mine = queues.counts(street.actor(), now, street.unit.path)["all"]
+    assert 0 < mine < queues.SORT_AT_MOST
+    monkeypatch.setattr(queues, "SORT_AT_MOST_UNIT", mine - 1)
+    walked = _ordered_statements(street.actor(), street.unit.path, now)
+    assert walked and "NULLS LAST" in walked[-1], walked
+    sorted_ = _ordered_statements(center.actor(), center.unit.path, now)
+    assert sorted_ and "NULLS LAST" not in sorted_[-1], sorted_       # the center's demo tab is small: sorted
+    monkeypatch.setattr(queues, "SORT_AT_MOST_UNIT", mine)
+    assert "NULLS LAST" not in _ordered_statements(street.actor(), street.unit.path, now)[-1]
