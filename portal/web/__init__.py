@@ -9,7 +9,7 @@ from flask import Flask, flash, g, make_response, redirect, render_template, req
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..domain.access import Actor, Role, can, permitted_actions
 from ..domain.deadlines import to_local
@@ -158,16 +158,17 @@ def countdown_text(cd) -> str:
 
 
 def status_badge(status) -> Markup:
-    """A status as a badge. Python rather than a macro for the same reason as ``countdown_text``."""
-    return Markup('<span class="badge badge-{}">{}</span>').format(status.badge, _(status.label) if status.label else "")
+    """A status as a badge. Python rather than a macro for the same reason as ``countdown_text``
+    (and an f-string of escaped parts: ``Markup.format`` parses its format string on every call)."""
+    return Markup(f'<span class="badge badge-{escape(status.badge)}">{escape(_(status.label) if status.label else "")}</span>')
 
 
 def countdown_cell(cd) -> Markup:
     """The next deadline and the time left (or overdue), or a dash when there is none."""
     if not cd.due:
         return Markup("—")
-    return Markup('<time datetime="{}Z">{}</time><br>\n<span class="countdown countdown-{}">{}</span>').format(
-        cd.due.isoformat(), _local_time(cd.due), cd.level, countdown_text(cd))
+    return Markup(f'<time datetime="{escape(cd.due.isoformat())}Z">{escape(_local_time(cd.due))}</time><br>\n'
+                  f'<span class="countdown countdown-{escape(cd.level)}">{escape(countdown_text(cd))}</span>')
 
 
 def actor_of(user) -> Actor:
