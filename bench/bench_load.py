@@ -213,7 +213,52 @@ def paced(port: int, path: str, clients: int, duration: int, cookie: str | None,
             "max": round(max(latencies), 1), "errors": errors[0]}
 
 
-def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0) -> dict:
+def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | None, seed: int = 9) -> dict:
+    """Requests arriving at random (a Poisson process) at ``rate`` a second for ``duration``
+    seconds, whatever the answers; each request's latency counts from its arrival time. A closed
+    loop (wrk, ``paced``) sends less while the server is slow and so hides part of the wait; here a
+    slow answer delays no arrival, and a request that finds every client thread busy waits, and
+    that wait is counted."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    rng = random.Random(seed)
+    arrivals, t = [], rng.expovariate(rate)
+    while t < duration:
+        arrivals.append(t)
+        t += rng.expovariate(rate)
+
+    def fetch(due: float) -> tuple[float, bool]:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            ok = resp.status == 200
+        except OSError:
+            ok = False
+        return (time.perf_counter() - due) * 1000, ok
+
+    start = time.perf_counter() + 0.2
+    with ThreadPoolExecutor(max_workers=128) as pool:
+        futures = []
+        for a in arrivals:
+            wait = start + a - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            futures.append(pool.submit(fetch, start + a))
+        done = [f.result() for f in futures]
+    latencies = [d[0] for d in done]
+    seconds = time.perf_counter() - start
+    return {"requests": len(done), "seconds": round(seconds, 3), "rps": round(len(done) / duration, 1),
+            "rate": rate, **{f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)},
+            "max": round(max(latencies), 1), "errors": sum(not d[1] for d in done)}
+
+
+def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0,
+        rates: list[float] | None = None, paced_clients: list[int] | None = None) -> dict:
     cookies, info = make_cookies(url)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_REPORT)
@@ -224,7 +269,7 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
            "PORTAL_SCHEDULER_ENABLED": "false"}
     results = {"workers": workers, "duration_s": duration, "clients": clients, "think_ms": think_ms, "info": info,
-               "rows": []}
+               "rates": rates or [], "paced_clients": paced_clients or [], "rows": [], "paced": [], "open": []}
     print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point"
           + (f"; each client waits {think_ms} ms between requests" if think_ms else ""))
     print(f"{'page':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
@@ -233,17 +278,34 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
             check(port, path, cookies.get(who) if who else None)
             for c in clients:
                 cookie = cookies.get(who) if who else None
-                r = (paced(port, path, c, duration, cookie, think_ms) if think_ms
+                r = (paced(port, path, c, duration, cookie, think_ms) if think_ms and not paced_clients
                      else wrk(base + path, c, duration, cookie, lua))
                 results["rows"].append(dict(page=label, path=path, clients=c, **r))
                 print(f"{label:<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} {r['errors']:>6}",
                       flush=True)
+            for c in paced_clients or []:
+                r = paced(port, path, c, duration, cookies.get(who) if who else None, think_ms or 1000)
+                results["paced"].append(dict(page=label, path=path, clients=c, think_ms=think_ms or 1000, **r))
+                print(f"{label:<22} {c:>4} paced {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
+                      f"{r['errors']:>6}", flush=True)
+            for rate in rates or []:
+                r = open_loop(port, path, rate, duration, cookies.get(who) if who else None)
+                results["open"].append(dict(page=label, path=path, **r))
+                print(f"{label:<22} {rate:>5}/s open {r['rps']:>7} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
+                      f"{r['errors']:>6}", flush=True)
     with Gunicorn("bench.bare_app:app", port, workers, {}):
         for c in clients:
-            r = paced(port, "/", c, duration, None, think_ms) if think_ms else wrk(base + "/", c, duration, None, lua)
+            r = (paced(port, "/", c, duration, None, think_ms) if think_ms and not paced_clients
+                 else wrk(base + "/", c, duration, None, lua))
             results["rows"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, **r))
             print(f"{'bare Flask (ceiling)':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
                   f"{r['errors']:>6}", flush=True)
+        for c in paced_clients or []:
+            r = paced(port, "/", c, duration, None, think_ms or 1000)
+            results["paced"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, think_ms=think_ms or 1000, **r))
+        for rate in rates or []:
+            r = open_loop(port, "/", rate, duration, None)
+            results["open"].append(dict(page="bare Flask (ceiling)", path="/", **r))
     ceiling = {r["clients"]: r["rps"] for r in results["rows"] if r["page"] == "bare Flask (ceiling)"}
     for r in results["rows"]:
         r["of_ceiling"] = round(r["rps"] / ceiling[r["clients"]], 3) if ceiling.get(r["clients"]) else None
@@ -251,20 +313,45 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     return results
 
 
+#: the p95 the other issues ask of these pages (issue 4's queues on PostgreSQL, 7's search, 5's board)
+TARGET_P95_MS = 50
+
+
 def markdown(results: dict) -> str:
-    if results.get("think_ms"):
-        # paced clients: the throughput is the load offered, not what the page can do
-        lines = ["| page | clients | req/s offered | p50 ms | p95 ms | p99 ms | errors |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
-                  f"{r['errors']} |" for r in results["rows"]]
-        return "\n".join(lines)
-    lines = ["| page | clients | req/s | p50 ms | p95 ms | p99 ms | errors | throughput ÷ ceiling |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in results["rows"]:
-        lines.append(f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
-                     f"{r['errors']} | {r['of_ceiling']:.1%} |")
-    return "\n".join(lines)
+    out = []
+    if results["rows"] and results.get("think_ms") and not results.get("paced_clients"):
+        # paced clients only (--think-ms without --paced): the throughput is the load offered
+        out += ["| page | clients | req/s offered | p50 ms | p95 ms | p99 ms | errors |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                f"{r['errors']} |" for r in results["rows"]]
+    elif results["rows"]:
+        out += ["| page | clients | req/s | p50 ms | p95 ms | p99 ms | errors | throughput ÷ ceiling |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                f"{r['errors']} | {r['of_ceiling']:.1%} |" for r in results["rows"]]
+    if results.get("paced"):
+        out += ["", "Paced clients (each waits a random time, mean "
+                f"{results['paced'][0]['think_ms']} ms, after every answer):", "",
+                "| page | clients | req/s offered | p50 ms | p95 ms | p99 ms | errors |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
+                f"{r['errors']} |" for r in results["paced"]]
+    if results.get("open"):
+        ceiling = max((r["rps"] for r in results["rows"] if r["page"] == "bare Flask (ceiling)"), default=None)
+        out += ["", "Open loop (requests arriving at random at a set rate, latency from arrival):", "",
+                "| page | rate req/s | p50 ms | p95 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {r['page']} | {r['rate']:g} | {r['p50']} | {r['p95']} | {r['p99']} | {r['errors']} |"
+                for r in results["open"]]
+        out += ["", f"Highest rate tested at which the page's p95 stays under {TARGET_P95_MS} ms"
+                + (f" (÷ the ceiling's {ceiling} req/s)" if ceiling else "") + ":", "",
+                "| page | req/s | ÷ ceiling |", "| --- | ---: | ---: |"]
+        for page in dict.fromkeys(r["page"] for r in results["open"]):
+            held = [r["rate"] for r in results["open"] if r["page"] == page and r["p95"] < TARGET_P95_MS
+                    and not r["errors"]]
+            best = max(held, default=0)
+            out.append(f"| {page} | {best:g} | {best / ceiling:.1%} |" if ceiling else f"| {page} | {best:g} | |")
+    return "\n".join(out)
 
 
 def main(argv=None) -> int:
@@ -277,9 +364,15 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--think-ms", type=int, default=0,
                     help="each client waits this long between requests (0: send again at once, saturation)")
+    ap.add_argument("--paced", default="", help="also these numbers of paced clients (think time --think-ms, "
+                                                "default 1000), after the saturating ones, in the same run")
+    ap.add_argument("--rates", default="", help="also open-loop points at these rates (requests a second)")
     args = ap.parse_args(argv)
     results = run(normalise_url(args.url), args.workers, args.duration,
-                  [int(x) for x in args.clients.split(",")], args.port, args.think_ms)
+                  [int(x) for x in args.clients.split(",") if x], args.port,
+                  args.think_ms if not args.paced else (args.think_ms or 1000),
+                  rates=[float(x) for x in args.rates.split(",") if x],
+                  paced_clients=[int(x) for x in args.paced.split(",") if x])
     print(markdown(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
