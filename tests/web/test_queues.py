@@ -350,6 +350,9 @@ def test_queue_pages_have_no_n_plus_one(client, login_as, make_ticket, username,
     for _ in range(2):
         make_ticket(Status.HANDLING)
     login_as(username)
+    _count_queries(client, url)              # the first view fills what the process keeps (the filter lists)
+    from portal.services.queues import forget_counts
+    forget_counts()                          # as make_ticket does below: both views count their tabs
     few = _count_queries(client, url)
     for _ in range(8):
         make_ticket(Status.HANDLING, via="110105")
@@ -467,3 +470,26 @@ def test_tab_counts_are_kept_a_few_seconds_and_forgotten_when_this_process_chang
     app.config["QUEUE_COUNTS_SECONDS"] = 0
     elsewhere(second, "handling")
     assert to_sign() == 0                                  # nothing kept: counted every time
+
+
+def test_the_filter_lists_follow_a_change_made_elsewhere(client, login_as, units, database_url):
+    """The filter form's categories, districts and streets are kept per process until a unit or
+    category changes anywhere (services.reference): renamed in another process, shown renamed."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+    from portal.models import Category, Unit
+    login_as("dispatcher")
+    html = client.get("/staff/").get_data(as_text=True)
+    assert ">东城区</option>" in html and ">市场管理</option>" in html
+    engine = create_engine(database_url)
+    with Session(engine) as other:
+        other.get(Unit, units["110101"].id).name = "东城区（新）"
+        other.scalar(select(Category).where(Category.name == "市场管理")).name = "市场监管"
+        other.commit()
+    engine.dispose()
+    html = client.get("/staff/").get_data(as_text=True)
+    assert ">东城区（新）</option>" in html and ">市场监管</option>" in html
+    login_as("chaoyang")                                  # a district's own streets
+    html = client.get("/staff/?tab=all").get_data(as_text=True)
+    street = db.session.scalar(select(Unit).where(Unit.parent_id == units["110105"].id).order_by(Unit.code))
+    assert f">{street.name}</option>" in html

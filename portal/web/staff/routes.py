@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ...domain.access import CENTER_ROLES, Role, can
+from ...domain.access import CENTER_ROLES, Role, Tier, can
 from ...domain.deadlines import to_local, utcnow
 from ...domain.intake import Channel, RequestKind
 from ...domain.access import NotPermitted
@@ -19,7 +19,7 @@ from ...domain.lifecycle import N_, TRANSITIONS, Action, IllegalTransition, Stat
 from ...domain.privacy import mask_phone
 from ...extensions import db
 from ...models import AuditEntry, Category, KbArticle, Ticket, TicketEvent, Unit
-from ...services import queues, repeats, search
+from ...services import queues, reference, repeats, search
 from ...services.intake import normalize_phone
 from ...services.tickets import (Conflict, InvalidInput, create_ticket, facts_for, load_ticket_for, perform,
                                  visible_clause)
@@ -59,9 +59,7 @@ def _queue_context(tab: str | None):
     return {
         "tabs": tabs, "tab": tab, "counts": counts, "rows": rows, "total": total,
         "filters": filters, "now": now, "countdowns": {t.id: queues.countdown(t, now) for t in rows},
-        "pages": max(1, -(-total // queues.PAGE_SIZE)), "categories": _top_categories(),
-        "districts": _districts() if actor.role in CENTER_ROLES else [],
-        "streets": queues.street_choices(actor),
+        "pages": max(1, -(-total // queues.PAGE_SIZE)), **_filter_lists(actor),
         "can_bulk_sign": bool(sign_ok), "sign_ok": sign_ok,
         # a request's address without its id, built once rather than by url_for in each of the 30 rows
         "ticket_href": url_for("staff.ticket", ticket_id=0).removesuffix("0"),
@@ -123,6 +121,23 @@ def load_ticket_or_404(ticket_id: int) -> Ticket:
     if ticket is None:
         abort(404)
     return ticket
+
+
+def _filter_lists(actor) -> dict:
+    """The filter form's categories, districts (the center) and streets (a district), as plain
+    values kept per process until a unit or category changes (``services.reference``): two ORM
+    queries on every queue page before."""
+    reference.current()
+    lists = {"categories": reference.derived("staff.top_categories", lambda: [
+                 reference.CategoryRow(c.id, c.parent_id, c.name, c.name_en) for c in _top_categories()]),
+             "districts": [], "streets": []}
+    if actor.role in CENTER_ROLES:
+        lists["districts"] = reference.derived("staff.districts", lambda: [
+            reference.PlaceRow(d.id, d.parent_id, d.name) for d in _districts()])
+    elif actor.role in (Role.HANDLER, Role.LEADER) and actor.tier == Tier.UNIT:
+        lists["streets"] = reference.derived(("staff.streets", actor.unit_id), lambda: [
+            reference.PlaceRow(u.id, u.parent_id, u.name) for u in queues.street_choices(actor)])
+    return lists
 
 
 def _top_categories() -> list[Category]:
