@@ -266,8 +266,7 @@ def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | No
 
 
 def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0,
-        rates: list[float] | None = None, paced_clients: list[int] | None = None,
-        counts_storage: str = "redis://127.0.0.1:6379/0") -> dict:
+        rates: list[float] | None = None, paced_clients: list[int] | None = None) -> dict:
     cookies, info = make_cookies(url)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_REPORT)
@@ -276,11 +275,8 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     pages = [("public submit page", "/submit", None), ("public track page", f"/track/{info['tracking_no']}", "citizen"),
              ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center")]
     env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
-           "PORTAL_SCHEDULER_ENABLED": "false",
-           # as `make serve` runs: the workers share the tab counts through Redis (--counts-storage)
-           "PORTAL_QUEUE_COUNTS_STORAGE": counts_storage, "PORTAL_QUEUE_COUNTS_PREFIX": f"bench-load:{os.getpid()}"}
+           "PORTAL_SCHEDULER_ENABLED": "false"}
     results = {"workers": workers, "duration_s": duration, "clients": clients, "think_ms": think_ms, "info": info,
-               "counts_storage": counts_storage,
                "rates": rates or [], "paced_clients": paced_clients or [], "rows": [], "paced": [], "open": []}
     print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point"
           + (f"; each client waits {think_ms} ms between requests" if think_ms else ""))
@@ -379,14 +375,12 @@ def main(argv=None) -> int:
     ap.add_argument("--paced", default="", help="also these numbers of paced clients (think time --think-ms, "
                                                 "default 1000), after the saturating ones, in the same run")
     ap.add_argument("--rates", default="", help="also open-loop points at these rates (requests a second)")
-    ap.add_argument("--counts-storage", default="redis://127.0.0.1:6379/0",
-                    help="PORTAL_QUEUE_COUNTS_STORAGE for the workers ('' : each counts for itself)")
     args = ap.parse_args(argv)
     results = run(normalise_url(args.url), args.workers, args.duration,
                   [int(x) for x in args.clients.split(",") if x], args.port,
                   args.think_ms if not args.paced else (args.think_ms or 1000),
                   rates=[float(x) for x in args.rates.split(",") if x],
-                  paced_clients=[int(x) for x in args.paced.split(",") if x], counts_storage=args.counts_storage)
+                  paced_clients=[int(x) for x in args.paced.split(",") if x])
     print(markdown(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,6 @@ export FLASK_APP=wsgi
 export DATABASE_URL="${DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/portal}"
 export PORTAL_RATELIMIT_STORAGE="${PORTAL_RATELIMIT_STORAGE:-redis://127.0.0.1:6379/0}"
 export PORTAL_RATELIMIT_KEY_PREFIX="${PORTAL_RATELIMIT_KEY_PREFIX:-portal}"
-export PORTAL_QUEUE_COUNTS_STORAGE="${PORTAL_QUEUE_COUNTS_STORAGE:-$PORTAL_RATELIMIT_STORAGE}"   # tab counts shared by the workers
 export PORTAL_BIND="${PORTAL_BIND:-127.0.0.1:8000}"
 export PORTAL_SCHEDULER_ENABLED=false          # the web workers never run jobs; the scheduler does
 

@@ -29,10 +29,6 @@ class Defaults:
     #: the queues' tab counts are kept this long per scope in each process (0: counted every time);
     #: services.queues.counts
     QUEUE_COUNTS_SECONDS = 10
-    #: Redis URL where every worker finds the counts another one made (empty: per process);
-    #: services.shared_counts. `make serve` sets it to the rate limits' Redis
-    QUEUE_COUNTS_STORAGE = ""
-    QUEUE_COUNTS_PREFIX = "portal:queue-counts"
     LOG_LEVEL = "INFO"
 
 

@@ -23,7 +23,7 @@ from ..domain.deadlines import Urgency, from_local
 from ..domain.lifecycle import N_, OPEN, WITH_UNIT, Action, Status
 from ..extensions import db
 from ..models import Category, Ticket, TicketUnit, Unit
-from . import search, shared_counts
+from . import search
 from .tickets import facts_for, visible_clause
 
 S = Status
@@ -207,9 +207,7 @@ def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
     Every center user shares the center's counts, and each of the 1,400 operators' tab bars polls
     them every 30 s besides every page they open: counted each time, that is dozens of scans of
     all open requests a second (at 10,000,000 requests, about 100 ms each; docs/BENCHMARKS.md).
-    Kept a few seconds, a process counts a scope at most once in that time, and with
-    ``QUEUE_COUNTS_STORAGE`` (Redis) the workers share them, so the scope is counted once in that
-    time by all of them (``shared_counts``). ``forget_counts``
+    Kept a few seconds, a process counts a scope at most once in that time. ``forget_counts``
     (called by ``perform`` and ``create_ticket``) drops what this process kept as soon as it
     changes a request, so a user sees their own work counted at once; another process's
     changes show within the TTL, well inside the tab bar's own 30 s refresh."""
@@ -220,31 +218,20 @@ def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
     cache = _counts_cache()
     key = (kind, actor.tier, None if kind == "center" else actor.unit_id, None if kind == "center" else unit_path)
     generation = cache["generation"]
-    shared_generation = None
     if ttl > 0:
         hit = cache["entries"].get(key)
         if hit is not None and hit[0] == generation and hit[1] > time.monotonic():
             return dict(hit[2])
-        # another worker may have counted this scope already (services/shared_counts.py)
-        found, left, shared_generation = shared_counts.lookup(key)
-        if found is not None:
-            _keep(cache, key, generation, left, found)
-            return dict(found)
     row = db.session.execute(select(*_count_columns(kind)).select_from(Ticket)
                              .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open()),
                              tab_params(actor, now)).one()
     found = {key_: int(value) for key_, value in row._mapping.items()}
     if ttl > 0:
-        _keep(cache, key, generation, ttl, found)
-        shared_counts.store(shared_generation, key, found, ttl)
+        entries = cache["entries"]
+        if len(entries) > 10_000:            # scopes are units (about 2,000 in Beijing): never reached in use
+            entries.clear()
+        entries[key] = (generation, time.monotonic() + ttl, found)
     return dict(found)
-
-
-def _keep(cache: dict, key: tuple, generation: int, seconds: float, found: dict) -> None:
-    entries = cache["entries"]
-    if len(entries) > 10_000:            # scopes are units (about 2,000 in Beijing): never reached in use
-        entries.clear()
-    entries[key] = (generation, time.monotonic() + seconds, found)
 
 
 def _counts_cache() -> dict:
@@ -253,13 +240,11 @@ def _counts_cache() -> dict:
 
 
 def forget_counts() -> None:
-    """This process changed a request: the counts it kept may be wrong now, and once the change
-    commits, so are the counts the workers share."""
+    """This process changed a request: the counts it kept may be wrong now."""
     if has_app_context():
         cache = _counts_cache()
         cache["generation"] += 1
         cache["entries"].clear()
-        shared_counts.note_change(db.session())
 
 
 @dataclass
