@@ -152,7 +152,7 @@ class Gunicorn:
 def check(port: int, path: str, cookie: str | None) -> None:
     """The page answers 200 with this session (wrk counts a redirect to the sign-in page as a success)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    headers = client_headers(cookie)
     conn.request("GET", path, headers=headers)
     resp = conn.getresponse()
     body = resp.read()
@@ -177,13 +177,34 @@ def wrk(url: str, clients: int, duration: int, cookie: str | None, lua: str) -> 
     return r
 
 
+def client_headers(cookie: str | None) -> dict:
+    return {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+
+
+def get_ok(port: int, path: str, headers: dict) -> bool:
+    """One GET on a new connection (gunicorn's sync workers close each one): answered 200?"""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        return resp.status == 200
+    except OSError:
+        return False
+
+
+def latency_stats(latencies: list[float]) -> dict:
+    return {**{f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)}, "max": round(max(latencies), 1)}
+
+
 def paced(port: int, path: str, clients: int, duration: int, cookie: str | None, think_ms: int) -> dict:
     """``clients`` threads, each requesting ``path`` and then waiting a random think time (mean
     ``think_ms``), for ``duration`` seconds; the latency of each answer as the client saw it."""
     import random
     import threading
 
-    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    headers = client_headers(cookie)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -195,15 +216,7 @@ def paced(port: int, path: str, clients: int, duration: int, cookie: str | None,
         time.sleep(rng.uniform(0, think_ms / 1000))        # clients start spread out, not in step
         while time.monotonic() < end:
             t0 = time.perf_counter()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", path, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                conn.close()
-                ok = resp.status == 200
-            except OSError:
-                ok = False
+            ok = get_ok(port, path, headers)
             elapsed = time.perf_counter() - t0
             with lock:
                 latencies.append(elapsed * 1000)
@@ -217,8 +230,7 @@ def paced(port: int, path: str, clients: int, duration: int, cookie: str | None,
         t.join()
     seconds = time.monotonic() - start
     return {"requests": len(latencies), "seconds": round(seconds, 3), "rps": round(len(latencies) / seconds, 1),
-            **{f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)},
-            "max": round(max(latencies), 1), "errors": errors[0]}
+            **latency_stats(latencies), "errors": errors[0]}
 
 
 def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | None, seed: int = 9) -> dict:
@@ -230,7 +242,7 @@ def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | No
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    headers = {"User-Agent": USER_AGENT, **({"Cookie": f"session={cookie}"} if cookie else {})}
+    headers = client_headers(cookie)
     rng = random.Random(seed)
     arrivals, t = [], rng.expovariate(rate)
     while t < duration:
@@ -238,15 +250,7 @@ def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | No
         t += rng.expovariate(rate)
 
     def fetch(due: float) -> tuple[float, bool]:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            conn.close()
-            ok = resp.status == 200
-        except OSError:
-            ok = False
+        ok = get_ok(port, path, headers)
         return (time.perf_counter() - due) * 1000, ok
 
     start = time.perf_counter() + 0.2
@@ -261,8 +265,7 @@ def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | No
     latencies = [d[0] for d in done]
     seconds = time.perf_counter() - start
     return {"requests": len(done), "seconds": round(seconds, 3), "rps": round(len(done) / duration, 1),
-            "rate": rate, **{f"p{p}": round(percentile(latencies, p), 1) for p in (50, 95, 99)},
-            "max": round(max(latencies), 1), "errors": sum(not d[1] for d in done)}
+            "rate": rate, **latency_stats(latencies), "errors": sum(not d[1] for d in done)}
 
 
 def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0,

@@ -5,7 +5,6 @@ option grouped by parent (<optgroup>), the form posts, and a 303 leads to the re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import abort, redirect, render_template, request, session, url_for
@@ -29,14 +28,6 @@ from .guard import RECEIPT_KEY, count_hit, limit_of, over_limit, prove, too_many
 CITIZEN = Actor(Role.CITIZEN)
 
 
-@dataclass
-class Places:
-    """The choices of the form (``reference.current()``: kept per process until an admin changes them)."""
-    categories: dict[int, reference.CategoryRow] = field(default_factory=dict)
-    districts: dict[int, reference.PlaceRow] = field(default_factory=dict)
-    streets: dict[int, reference.PlaceRow] = field(default_factory=dict)
-
-
 def _int(value) -> int | None:
     try:
         return int(value)
@@ -44,14 +35,13 @@ def _int(value) -> int | None:
         return None
 
 
-def fill_choices(form: SubmitForm, locale: str) -> Places:
-    """Category → subcategory and district → street. A chosen parent narrows the second list;
-    without one, the second list has every option grouped under its parent."""
+def fill_choices(form: SubmitForm, locale: str) -> None:
+    """Category → subcategory and district → street, from the lists kept per process
+    (``services.reference``). A chosen parent narrows the second list; without one, the second
+    list has every option grouped under its parent."""
     ref = reference.current()
-    places = reference.derived("places", lambda: Places(
-        categories={c.id: c for c in ref.categories}, districts={d.id: d for d in ref.districts},
-        streets={s.id: s for s in ref.streets}))
-    chosen = places.categories.get(_int(form.category.data))
+    categories = reference.derived("categories_by_id", lambda: {c.id: c for c in ref.categories})
+    chosen = categories.get(_int(form.category.data))
     parent_id = _int(form.category_parent.data)
     if chosen is not None and chosen.parent_id is not None:
         parent_id = chosen.parent_id              # the subcategory decides (no-JS users may mix them)
@@ -64,13 +54,12 @@ def fill_choices(form: SubmitForm, locale: str) -> Places:
     form.category.choices = reference.derived(("category", locale, parent_id),
                                               lambda: _category_choices(ref, locale, parent_id))
     district_id = _int(form.district.data)
-    if district_id not in places.districts:
+    if district_id not in reference.derived("district_ids", lambda: frozenset(d.id for d in ref.districts)):
         district_id = None
     form.district.choices = reference.derived(("district", locale), lambda: KeptChoices(
         [("", _("请选择"))] + [(str(d.id), d.name) for d in ref.districts]))
     form.street.choices = reference.derived(("street", locale, district_id),
                                             lambda: _street_choices(ref, district_id))
-    return places
 
 
 def _category_choices(ref: reference.Reference, locale: str, parent_id: int | None):
