@@ -145,6 +145,8 @@ def app(database_url, app_config):
     ctx = app.app_context()
     ctx.push()
     yield app
+    from portal.services.queues import settle_counts
+    settle_counts()                          # no thread counting tabs outlives its database
     db.session.remove()
     db.engine.dispose()
     ctx.pop()

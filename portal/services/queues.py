@@ -1,20 +1,22 @@
 """Work queues: which requests each tier sees in which tab, as SQL.
 
 Every tab is a WHERE clause on ``Ticket``; the tab counts are one aggregate query
-(``SUM(CASE ...)``), the rows one paged query with the units and category joined in,
+(``count(*) FILTER (WHERE ...)``), the rows one paged query with the units and category joined in,
 so a queue page costs the same few statements whatever its size.
 """
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -28,6 +30,7 @@ from .tickets import facts_for, visible_clause
 
 S = Status
 PAGE_SIZE = 30
+log = logging.getLogger(__name__)
 DUE_SOON = timedelta(hours=24)
 PINGPONG_RETURNS = 2
 #: a query that looks like the start of a tracking number (digits and dashes) filters by it, not by words
@@ -201,50 +204,134 @@ def _open_rare():
     return None
 
 
-def counts(actor: Actor, now: datetime, unit_path: str) -> dict[str, int]:
-    """All tab counts in one query, kept for ``QUEUE_COUNTS_SECONDS`` per scope in this process.
+#: kept counts older than this are not served while they are counted again: counted at once
+STALE_AT_MOST_SECONDS = 60
+
+
+def counts(actor: Actor, now: datetime, unit_path: str, fresh: bool = False) -> dict[str, int]:
+    """All tab counts in one query, kept ``QUEUE_COUNTS_SECONDS`` per scope in this process and
+    counted again behind the pages that find them old.
 
     Every center user shares the center's counts, and each of the 1,400 operators' tab bars polls
     them every 30 s besides every page they open: counted each time, that is dozens of scans of
-    all open requests a second (at 10,000,000 requests, about 100 ms each; docs/BENCHMARKS.md).
-    Kept a few seconds, a process counts a scope at most once in that time. ``forget_counts``
-    (called by ``perform`` and ``create_ticket``) drops what this process kept as soon as it
-    changes a request, so a user sees their own work counted at once; another process's
-    changes show within the TTL, well inside the tab bar's own 30 s refresh."""
+    all open requests a second (at 10,000,000 requests, about 45 ms of wall and 70-130 ms of CPU
+    each; docs/BENCHMARKS.md). Kept, a process counts a scope at most once in that time.
+
+    A page that finds its scope's counts old (older than the TTL, or this process has changed a
+    request since: ``forget_counts``) is served them as they are, up to ``STALE_AT_MOST_SECONDS``
+    old, while one thread of this process counts the scope again for the pages after it: no page
+    waits for a count but the first of a scope, one kept too long, or one asked ``fresh``: the
+    staff pages ask for that right after the user's own change (``note_own_change``), whichever
+    process serves them, so a user sees their own work counted at once. Other people's changes
+    show within the TTL and a count's time, well inside the tab bar's own 30 s refresh."""
     kind = _kind(actor)
     if kind is None:
         return {}
     ttl = current_app.config["QUEUE_COUNTS_SECONDS"]
-    cache = _counts_cache()
     key = (kind, actor.tier, None if kind == "center" else actor.unit_id, None if kind == "center" else unit_path)
-    generation = cache["generation"]
-    if ttl > 0:
-        hit = cache["entries"].get(key)
-        if hit is not None and hit[0] == generation and hit[1] > time.monotonic():
-            return dict(hit[2])
-    row = db.session.execute(select(*_count_columns(kind)).select_from(Ticket)
-                             .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open()),
-                             tab_params(actor, now)).one()
-    found = {key_: int(value) for key_, value in row._mapping.items()}
-    if ttl > 0:
-        entries = cache["entries"]
-        if len(entries) > 10_000:            # scopes are units (about 2,000 in Beijing): never reached in use
-            entries.clear()
-        entries[key] = (generation, time.monotonic() + ttl, found)
+    statement = (select(*_count_columns(kind)).select_from(Ticket)
+                 .where(queue_scope(actor, unit_path), _open_rare() if is_sqlite() else _open()))
+    params = tab_params(actor, now)
+    if ttl <= 0:
+        return _count(statement, params)
+    kept = _Kept.of(current_app)
+    generation, hit = kept.generation, kept.entries.get(key)
+    if hit is not None and not fresh:
+        hit_generation, counted_at, found = hit
+        age = time.monotonic() - counted_at
+        if hit_generation == generation and age < ttl:
+            return dict(found)
+        if age < STALE_AT_MOST_SECONDS:
+            kept.count_behind(current_app._get_current_object(), key, statement, params)
+            return dict(found)
+    found = _count(statement, params)
+    kept.keep(key, generation, found)
     return dict(found)
 
 
-def _counts_cache() -> dict:
-    """This app's kept counts (per app, so the tests' many apps in one process never share one)."""
-    return current_app.extensions.setdefault("queue_counts", {"generation": 0, "entries": {}})
+def _count(statement, params) -> dict[str, int]:
+    row = db.session.execute(statement, params).one()
+    return {key: int(value) for key, value in row._mapping.items()}
+
+
+class _Kept:
+    """One app's kept counts in this process, and the threads counting them again."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.entries: dict[tuple, tuple[int, float, dict]] = {}
+        self.counting: dict[tuple, threading.Thread] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def of(app) -> "_Kept":
+        # per app, so the tests' many apps in one process never share one
+        kept = app.extensions.get("queue_counts")
+        if kept is None:
+            kept = app.extensions.setdefault("queue_counts", _Kept())
+        return kept
+
+    def keep(self, key, generation: int, found: dict) -> None:
+        if len(self.entries) > 10_000:       # scopes are units (about 2,000 in Beijing): never reached in use
+            self.entries.clear()
+        self.entries[key] = (generation, time.monotonic(), found)
+
+    def count_behind(self, app, key, statement, params) -> None:
+        """Count ``key`` again in a thread of this process, unless one is counting it already."""
+        with self.lock:
+            if key in self.counting:
+                return
+            thread = threading.Thread(target=self._count_in_thread, args=(app, key, statement, params),
+                                      name="queue-counts", daemon=True)
+            self.counting[key] = thread
+        thread.start()
+
+    def _count_in_thread(self, app, key, statement, params) -> None:
+        try:
+            generation = self.generation     # a change made while counting leaves the result old
+            with app.app_context():
+                self.keep(key, generation, _count(statement, params))
+        except Exception:                    # the pages go on with the kept counts; the next one tries again
+            log.exception("counting a queue's tabs again failed")
+        finally:
+            with self.lock:
+                self.counting.pop(key, None)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait for the counts being counted again (tests; a worker's shutdown)."""
+        with self.lock:
+            threads = list(self.counting.values())
+        for thread in threads:
+            thread.join(timeout)
+
+
+def settle_counts() -> None:
+    """Wait until this app's counts being counted again behind the pages are kept."""
+    if has_app_context():
+        kept = current_app.extensions.get("queue_counts")
+        if kept is not None:
+            kept.settle()
 
 
 def forget_counts() -> None:
-    """This process changed a request: the counts it kept may be wrong now."""
+    """This process changed a request: the counts it kept may be wrong now (counted again behind
+    the next page of each scope)."""
     if has_app_context():
-        cache = _counts_cache()
-        cache["generation"] += 1
-        cache["entries"].clear()
+        _Kept.of(current_app).generation += 1
+    if has_request_context():
+        g.queue_counts_changed = True       # note_own_change: this user's next page counts at once
+
+
+def note_own_change(session) -> None:
+    """After a staff request: if it changed a request, the user's next queue page counts its tabs
+    at once (``fresh``), whichever process serves it. ``session`` is Flask's."""
+    if g.get("queue_counts_changed"):
+        session["recount"] = 1
+
+
+def own_change_pending(session) -> bool:
+    """Before a staff page's counts: the user changed a request since their last counted page."""
+    return "recount" in session and session.pop("recount") is not None
 
 
 @dataclass
@@ -530,6 +617,7 @@ def street_choices(actor: Actor) -> list[Unit]:
     return []
 
 
-__all__ = ["Tab", "tabs_for", "tab_clauses", "tab_params", "queue_scope", "counts", "forget_counts", "rows", "QueueRow", "signable", "parse_filters",
+__all__ = ["Tab", "tabs_for", "tab_clauses", "tab_params", "queue_scope", "counts", "forget_counts", "settle_counts", "note_own_change",
+           "own_change_pending", "rows", "QueueRow", "signable", "parse_filters",
            "Filters", "countdown",
            "street_choices", "PAGE_SIZE"]

@@ -5,7 +5,7 @@ every action goes through ``perform``, which checks the permission rule again.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -37,6 +37,12 @@ def _signed_in():
     """Every staff page needs a signed-in user; scope is checked per query."""
 
 
+@bp.after_request
+def _after(response):
+    queues.note_own_change(session)     # this user's next queue page counts the tabs at once
+    return response
+
+
 def _actor():
     return current_user.actor()
 
@@ -53,7 +59,7 @@ def _queue_context(tab: str | None):
     now = utcnow()
     path = current_user.unit.path
     filters = queues.parse_filters(request.args)
-    counts = queues.counts(actor, now, path)
+    counts = queues.counts(actor, now, path, fresh=queues.own_change_pending(session))
     rows, total = queues.rows(actor, tab, filters, now, path, tab_counts=counts)
     sign_ok = queues.signable(actor, rows)
     return {
@@ -81,7 +87,8 @@ def counts():
     tabs = queues.tabs_for(actor)
     tab = request.args.get("tab") or (tabs[0].key if tabs else "")
     return render_template("staff/_tabs.html", tabs=tabs, tab=tab,
-                           counts=queues.counts(actor, utcnow(), current_user.unit.path),
+                           counts=queues.counts(actor, utcnow(), current_user.unit.path,
+                                                fresh=queues.own_change_pending(session)),
                            filters=queues.parse_filters(request.args))
 
 
