@@ -17,7 +17,10 @@ page for --duration seconds at each client count (bounded in time; wrk's threads
 - public track page: GET /track/<number> of a request with a long timeline, with a citizen's
   session that has proven the tracking credentials;
 - staff queue, street: GET /staff/?tab=all as a handler of the busiest street;
-- staff queue, center: GET /staff/?tab=all as the center's dispatcher.
+- staff queue, center: GET /staff/?tab=all as the center's dispatcher;
+- public board: GET /board?month=<last month> (the ranking; the month's snapshot is frozen first
+  if it has none);
+- public cases: GET /board/cases (the published closed requests, newest first, and their number).
 
 Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
 counts: the ceiling. Each page's throughput is stated as a fraction of the ceiling's.
@@ -122,6 +125,15 @@ def make_cookies(url: str) -> tuple[dict[str, str], dict]:
             prove(ticket.id)
             cookies["citizen"] = serializer.dumps(dict(session))
         info["tracking_no"] = ticket.tracking_no
+        # the public board reads the month's frozen snapshot: freeze the last month's if it has none
+        from portal.domain import months
+        from portal.domain.deadlines import utcnow
+        from portal.services import ranking
+        month = months.previous(months.current(utcnow()))
+        if ranking.snapshot(month) is None:
+            ranking.freeze(month, utcnow())
+            db.session.commit()
+        info["board_month"] = month
         db.engine.dispose()
     return cookies, info
 
@@ -276,7 +288,9 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
         lua = f.name
     base = f"http://127.0.0.1:{port}"
     pages = [("public submit page", "/submit", None), ("public track page", f"/track/{info['tracking_no']}", "citizen"),
-             ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center")]
+             ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center"),
+             ("public board", f"/board?month={info['board_month']}", None),
+             ("public cases", "/board/cases", None)]
     env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
            "PORTAL_SCHEDULER_ENABLED": "false"}
     results = {"workers": workers, "duration_s": duration, "clients": clients, "think_ms": think_ms, "info": info,

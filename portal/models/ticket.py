@@ -27,6 +27,11 @@ def _in(statuses) -> str:
     return ", ".join(f"'{s.value}'" for s in sorted(statuses, key=lambda s: s.value))
 
 
+#: a published case (services.publicity): closed, and the citizen consented
+PUBLISHED_WHERE_POSTGRESQL = "status = 'closed' AND consent_publish"
+PUBLISHED_WHERE_SQLITE = "status = 'closed' AND consent_publish = 1"
+
+
 class Ticket(db.Model):
     """A citizen's request (诉求工单). Its status is written only by ``services.tickets.perform``."""
     __tablename__ = "tickets"
@@ -43,6 +48,9 @@ class Ticket(db.Model):
         Index("ix_tickets_queue", *QUEUE_INDEX_COLUMNS),
         # a request's page lists the caller's earlier requests, newest first (migration 0009_queue_idx)
         Index("ix_tickets_citizen_phone", "citizen_phone", "created_at"),
+        # the public board's published cases, newest first (services.publicity; migration 0014_published)
+        Index("ix_tickets_published", "closed_at", "id", sqlite_where=text(PUBLISHED_WHERE_SQLITE),
+              postgresql_where=text(PUBLISHED_WHERE_POSTGRESQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,28 +43,44 @@ def scrub(text: str, name: str = "") -> str:
     return text
 
 
-def _filters(q: str):
-    conds = [Ticket.status == Status.CLOSED, Ticket.consent_publish.is_(True)]
+#: the number shown is counted up to this many (then "more than"); pages go as far as it reaches
+COUNT_AT_MOST = 10_000
+#: a word search reads this many of the newest published cases (a plain LIKE over every one of
+#: millions would read a quarter of the table for each search of a rare word)
+SEARCH_WITHIN = 20_000
+
+
+@dataclass
+class CasePage:
+    cases: list[Case]
+    total: int              # counted up to COUNT_AT_MOST
+    more: bool              # there are more than COUNT_AT_MOST
+    page: int               # the page shown (the one asked for, within the pages there are)
+    pages: int
+
+
+def cases(q: str = "", page: int = 1) -> CasePage:
+    """One page of published cases, newest first, and how many there are (up to ``COUNT_AT_MOST``).
+
+    Both walk ``ix_tickets_published`` (migration 0014_published) and stop: at 10,000,000
+    requests 2.5 million are published, and counting or sorting them all on every view read a
+    quarter of the table. A word search looks among the newest ``SEARCH_WITHIN`` of them."""
     q = (q or "").strip()[:50]
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = "%" + escaped + "%"
-        conds.append(or_(Ticket.content.like(like, escape="\\"), Ticket.reply.like(like, escape="\\"),
-                         Ticket.category_id.in_(select(Category.id).where(Category.name.like(like, escape="\\")))))
-    return conds
-
-
-def cases(q: str = "", page: int = 1) -> tuple[list[Case], int]:
-    """One page of published cases, newest first, and the total."""
-    conds = _filters(q)
-    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conds)) or 0
+    newest = _newest(q)
+    total = db.session.scalar(select(func.count()).select_from(
+        select(newest.c.id).where(*_matches(newest, q)).limit(COUNT_AT_MOST + 1).subquery())) or 0
+    more = total > COUNT_AT_MOST
+    total = min(total, COUNT_AT_MOST)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
     street = aliased(Unit)
     rows = db.session.execute(
         select(Ticket.id, Ticket.tracking_no, Ticket.category_id, street.name, Ticket.content, Ticket.reply,
                Ticket.closed_at, Ticket.citizen_name)
-        .outerjoin(street, street.id == Ticket.street_id).where(*conds)
+        .join(newest, newest.c.id == Ticket.id)
+        .outerjoin(street, street.id == Ticket.street_id).where(*_matches(newest, q))
         .order_by(Ticket.closed_at.desc(), Ticket.id.desc())
-        .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+        .limit(max(0, min(PAGE_SIZE, total - (page - 1) * PAGE_SIZE))).offset((page - 1) * PAGE_SIZE)).all()
     ids = [r[0] for r in rows]
     cats = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_({r[2] for r in rows})))} \
         if rows else {}
@@ -74,7 +90,26 @@ def cases(q: str = "", page: int = 1) -> tuple[list[Case], int]:
         resolved, satisfied = ratings.get(tid, (None, None))
         out.append(Case(no, cats.get(cat_id), street_name or "", scrub(content, name), scrub(reply, name),
                         closed_at, resolved, satisfied))
-    return out, total
+    return CasePage(out, total, more, page, pages)
+
+
+def _newest(q: str):
+    """The published cases a view reads, newest first: all of them (a page walks the index and
+    stops), or for a word search the newest ``SEARCH_WITHIN``."""
+    published = (select(Ticket.id, Ticket.closed_at, Ticket.content, Ticket.reply, Ticket.category_id)
+                 .where(Ticket.status == Status.CLOSED, Ticket.consent_publish.is_(True)))
+    if q:
+        published = published.order_by(Ticket.closed_at.desc(), Ticket.id.desc()).limit(SEARCH_WITHIN)
+    return published.subquery("published")
+
+
+def _matches(published, q: str) -> list:
+    if not q:
+        return []
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = "%" + escaped + "%"
+    return [or_(published.c.content.like(like, escape="\\"), published.c.reply.like(like, escape="\\"),
+                published.c.category_id.in_(select(Category.id).where(Category.name.like(like, escape="\\"))))]
 
 
 def _ratings(ids: list[int]) -> dict[int, tuple[bool | None, bool | None]]:

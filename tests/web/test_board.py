@@ -121,6 +121,38 @@ def test_publicity_pages(client, make_ticket):
     assert "第 2 / 2 页" in client.get("/board/cases?page=2").get_data(as_text=True)
 
 
+def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(client, make_ticket, monkeypatch):
+    """services.publicity: the number is counted up to COUNT_AT_MOST ("more than"), pages go as
+    far as it reaches (a page past them shows the last), and a word search reads only the newest
+    SEARCH_WITHIN published cases."""
+    from datetime import timedelta
+
+    from portal.services import publicity
+    made = [make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, content=f"第{i}号案例的诉求内容",
+                        commit=False) for i in range(7)]
+    for i, t in enumerate(made):                         # closed one day apart: the last one newest
+        t.closed_at = t.closed_at - timedelta(days=10 - i)
+    db.session.commit()
+    monkeypatch.setattr(publicity, "PAGE_SIZE", 2)
+    monkeypatch.setattr(publicity, "COUNT_AT_MOST", 5)
+    monkeypatch.setattr(publicity, "SEARCH_WITHIN", 3)
+    html = client.get("/board/cases").get_data(as_text=True)
+    assert "超过 5 件，显示最近的 5 件" in html and "第 1 / 3 页" in html
+    assert "第6号案例" in html and "第5号案例" in html and "第4号案例" not in html
+    last = client.get("/board/cases?page=99").get_data(as_text=True)
+    assert "第 3 / 3 页" in last and "第2号案例" in last and "第1号案例" not in last
+    assert "在最近的 3 件公示案例中搜索" in html
+    assert "第6号案例" in client.get("/board/cases?q=第6号").get_data(as_text=True)
+    assert "第4号案例" in client.get("/board/cases?q=第4号").get_data(as_text=True)
+    old = client.get("/board/cases?q=第3号").get_data(as_text=True)   # the 4th newest: outside the window
+    assert "第3号案例" not in old and "共 0 件" in old
+    monkeypatch.setattr(publicity, "COUNT_AT_MOST", 10)
+    assert "共 7 件" in client.get("/board/cases").get_data(as_text=True)
+    client.get("/lang/en")
+    english = client.get("/board/cases").get_data(as_text=True)
+    assert "Searches the latest 3 published cases." in english
+
+
 def test_repeat_rate_beside_the_three_rates(client, app, make_ticket, now, freeze_now):
     """Three October requests from one caller, one category, one street: the 2nd and 3rd are
     repeats (issue 7), so 建外's repeat rate is 2 / 3 on the board and on its page."""

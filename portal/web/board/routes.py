@@ -195,10 +195,9 @@ def cases():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    rows, total = publicity.cases(q, page)
-    pages = max(1, -(-total // publicity.PAGE_SIZE))
-    ctx = {"rows": rows, "total": total, "q": q, "page": min(page, pages), "pages": pages,
-           "locale": str(get_locale())}
+    found = publicity.cases(q, page)
+    ctx = {"rows": found.cases, "total": found.total, "more": found.more, "q": q, "page": found.page,
+           "pages": found.pages, "locale": str(get_locale()), "search_within": publicity.SEARCH_WITHIN}
     if is_htmx():
         return render_template("board/_cases.html", **ctx)
     return render_template("board/cases.html", **ctx)
