@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from ..domain.lifecycle import Status
 from ..domain.privacy import mask_name
@@ -82,7 +82,8 @@ def cases(q: str = "", page: int = 1) -> CasePage:
         .order_by(Ticket.closed_at.desc(), Ticket.id.desc())
         .limit(max(0, min(PAGE_SIZE, total - (page - 1) * PAGE_SIZE))).offset((page - 1) * PAGE_SIZE)).all()
     ids = [r[0] for r in rows]
-    cats = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_({r[2] for r in rows})))} \
+    cats = {c.id: c for c in db.session.scalars(select(Category).options(joinedload(Category.parent))  # full_name
+                                                        .where(Category.id.in_({r[2] for r in rows})))} \
         if rows else {}
     ratings = _ratings(ids)
     out = []

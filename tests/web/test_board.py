@@ -121,6 +121,34 @@ def test_publicity_pages(client, make_ticket):
     assert "第 2 / 2 页" in client.get("/board/cases?page=2").get_data(as_text=True)
 
 
+def test_publicity_page_reads_a_fixed_number_of_statements(client, make_ticket):
+    """A page of cases loads their categories with their parents at once: 2 cases or 6, each in
+    its own subcategory, the same statements (each category's parent was a lazy load before)."""
+    from sqlalchemy import event, select
+
+    from portal.models import Category
+    codes = db.session.scalars(select(Category.code).where(Category.parent_id.is_not(None))
+                               .order_by(Category.id).limit(6)).all()
+    assert len(codes) == 6
+
+    def statements() -> int:
+        seen = []
+        listener = lambda *args: seen.append(args[2])          # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/board/cases").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    for code in codes[:2]:
+        make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, category=code)
+    few = statements()
+    for code in codes[2:]:
+        make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, category=code)
+    assert statements() == few
+
+
 def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(client, make_ticket, monkeypatch):
     """services.publicity: the number is counted up to COUNT_AT_MOST ("more than"), pages go as
     far as it reaches (a page past them shows the last), and a word search reads only the newest
