@@ -192,3 +192,28 @@ def test_repeat_rate_beside_the_three_rates(client, app, make_ticket, now, freez
     assert "重复诉求率" in html and "66.7%" in html
     page = client.get("/board/units/110105001?month=2026-10").get_data(as_text=True)
     assert "重复诉求率" in page and "66.7%" in page and "2 / 3" in page
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_published_cases_are_read_through_their_partial_index(app, make_ticket, backend):
+    """The page's statements can use ix_tickets_published (migration 0014): their condition
+    implies the index's (PostgreSQL does not prove ``consent_publish`` from ``IS true``, and then
+    sorted every published request for a page at 10,000,000). SQLite's planner picks by its own
+    statistics on a test's few rows, so only PostgreSQL's plan is asserted."""
+    from sqlalchemy import event, text
+
+    from portal.services import publicity
+    make_ticket(Status.CLOSED, unit="110105001", consent_publish=True)
+    seen = []
+    listener = lambda conn, cur, stmt, params, *rest: seen.append((stmt, params))   # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        publicity.cases("", 1)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    count, page = [s for s in seen if "FROM tickets" in s[0]][:2]
+    conn = db.session.connection()
+    for stmt, params in (count, page):
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + stmt, params))
+        assert "ix_tickets_published" in plan, plan
