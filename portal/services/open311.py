@@ -198,10 +198,10 @@ def parse_w3(text: str, name: str) -> datetime:
         raise ApiError(400, N_("%(name)s 必须是带时区的 W3C 日期时间，例如 2026-11-01T00:00:00+08:00"), name=name)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):      # OverflowError: 0001-01-01T00:00+08:00 is before year 1 in UTC
         raise ApiError(400, N_("%(name)s 必须是带时区的 W3C 日期时间，例如 2026-11-01T00:00:00+08:00"),
                        name=name) from None
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _positive(text: str | None, name: str, default: int, high: int) -> int:
@@ -243,10 +243,11 @@ def check_query(args: dict[str, str], now: datetime) -> Query:
         if len(ids) > MAX_IDS:
             raise ApiError(400, N_("一次最多查询 1000 个 service_request_id"))
         return Query(ids=ids, page=page, page_size=page_size)
+    # the window's other end, kept within datetime's years 1–9999 (a client may send either)
     if end is None:
-        end = now if start is None else min(now, start + WINDOW)
+        end = now if start is None else min(now, start + min(WINDOW, datetime.max - start))
     if start is None:
-        start = end - WINDOW
+        start = end - min(WINDOW, end - datetime.min)
     if end < start:
         raise ApiError(400, N_("end_date 不能早于 start_date"))
     if end - start > WINDOW:

@@ -335,7 +335,16 @@ BAD_FILTERS = {
     "bad status": {"status": "pending"},
     "page_size over 1000": {"page_size": "1001"},
     "page zero": {"page": "0"},
+    "before year 1 in UTC": {"end_date": "0001-01-01T00:00:00+08:00"},
+    "start in year 9999": {"start_date": "9999-12-31T23:00:00Z"},      # its window's end: now, before it
 }
+
+
+def test_an_end_date_in_year_1_answers_an_empty_list(client):
+    """Found by schemathesis: the window's start computed before year 1 was a 500 (and one after
+    9999 for a start in year 9999: BAD_FILTERS)."""
+    resp = client.get(f"{BASE}/requests.json", query_string={"end_date": "0001-01-01T00:04:03Z"})
+    assert resp.status_code == 200 and resp.get_json() == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
