@@ -112,10 +112,9 @@ def _newest(q: str):
 def _matches(published, q: str) -> list:
     if not q:
         return []
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    like = "%" + escaped + "%"
-    return [or_(published.c.content.like(like, escape="\\"), published.c.reply.like(like, escape="\\"),
-                published.c.category_id.in_(select(Category.id).where(Category.name.like(like, escape="\\"))))]
+    # SQLAlchemy's own escaping of % and _ (autoescape), not ours
+    return [or_(published.c.content.contains(q, autoescape=True), published.c.reply.contains(q, autoescape=True),
+                published.c.category_id.in_(select(Category.id).where(Category.name.contains(q, autoescape=True))))]
 
 
 def _ratings(ids: list[int]) -> dict[int, tuple[bool | None, bool | None]]:
