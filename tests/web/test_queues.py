@@ -496,7 +496,7 @@ def test_a_failed_count_behind_the_pages_keeps_the_old_counts(app, client, login
     real_monotonic = real_time.monotonic
     monkeypatch.setattr(queues.time, "monotonic", lambda: real_monotonic() + 11)
     real_count = queues._count
-    monkeypatch.setattr(queues, "_count", lambda *a: (_ for _ in ()).throw(RuntimeError("database gone")))
+    monkeypatch.setattr(queues, "_count", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("database gone")))
     assert client.get(url).status_code == 200           # kept counts served; the thread fails
     queues.settle_counts()
     assert "counting a queue's tabs again failed" in caplog.text
@@ -505,6 +505,42 @@ def test_a_failed_count_behind_the_pages_keeps_the_old_counts(app, client, login
     queues.settle_counts()
     kept = app.extensions["queue_counts"]
     assert not kept.counting and all(hit[1] > real_monotonic() + 5 for hit in kept.entries.values())
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_count_behind_the_pages_runs_on_one_postgresql_process(app, client, login_as, make_ticket, monkeypatch):
+    """The thread counting tabs again turns parallel query off for its own transaction (nobody
+    waits for it; on a busy server the parallel workers' CPU is what the pages lack), and the
+    pooled connection it used is back to the server's default afterwards."""
+    import threading
+    import time as real_time
+
+    from portal.services import queues
+    make_ticket(Status.DISPATCHED)
+    login_as("jianwai")
+    url = "/staff/counts?tab=to_sign"
+    seen: list[tuple[str, str, int]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((threading.current_thread().name, statement, id(conn.connection.dbapi_connection)))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200          # counted in the page: parallel as usual
+        in_page = [s for name, s, _ in seen if name != "queue-counts"]
+        assert not any("max_parallel_workers_per_gather" in s for s in in_page)
+        real_monotonic = real_time.monotonic
+        monkeypatch.setattr(queues.time, "monotonic", lambda: real_monotonic() + 11)
+        assert client.get(url).status_code == 200          # old: counted again behind the page
+        queues.settle_counts()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    behind = [(s, conn) for name, s, conn in seen if name == "queue-counts"]
+    assert behind, "no count ran behind the page"
+    assert behind[0][0].startswith("SET LOCAL max_parallel_workers_per_gather = 0")
+    assert "count(*) FILTER" in behind[1][0] and behind[1][1] == behind[0][1]   # the same transaction's connection
+    with db.engine.connect() as conn:                      # SET LOCAL: the pooled connection is as it was
+        assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
 
 
 def test_the_filter_lists_follow_a_change_made_elsewhere(client, login_as, units, database_url):
