@@ -1,4 +1,8 @@
-"""Masking of citizens' phones and names (脱敏). Public pages and logs show only these."""
+"""Masking of citizens' phones and names (脱敏). Public pages and logs show only these.
+
+``redact`` is the one scrub for a request's text shown to anyone but its staff (the public
+cases, Open311, the submit form's similar requests); ``mask_names`` the part of it a stored
+text keeps once the names themselves are erased (services.retention)."""
 from __future__ import annotations
 
 import re
@@ -24,6 +28,29 @@ def mask_name(name: str | None) -> str:
     if name.isascii():
         return name[0] + "***"
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+_PHONE_LIKE = re.compile(r"(?:\+?\d[\d\s\-－]{5,}\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ID_CARD = re.compile(r"\d{17}[\dXx]")
+
+
+def mask_names(text: str, names=()) -> str:
+    """``text`` with each of ``names`` (two characters or more) shown as its first character and stars."""
+    for name in names:
+        name = (name or "").strip()
+        if len(name) >= 2:
+            text = text.replace(name, name[0] + "*" * (len(name) - 1))
+    return text
+
+
+def redact(text: str | None, names=()) -> str:
+    """Removes what could identify a citizen from a text shown to other people: runs of
+    seven or more digits (phones, ids), e-mail addresses and the given names."""
+    text = _ID_CARD.sub("***", text or "")
+    text = _EMAIL.sub("***", text)
+    text = _PHONE_LIKE.sub("***", text)
+    return mask_names(text, names)
 
 
 def phone_tail(phone: str | None) -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 import phonenumbers
 
 from ..domain.access import Actor
+from ..domain.privacy import redact
 from ..domain.segment import query_terms
 from ..domain.lifecycle import OPEN, Status
 from ..extensions import db
@@ -92,26 +93,6 @@ def valid_credit_code(code: str) -> bool:
     if not code[2:8].isdigit():
         return False
     return credit_check_char(code[:17]) == code[17]
-
-
-# --- redaction -----------------------------------------------------------------------
-
-_PHONE_LIKE = re.compile(r"(?:\+?\d[\d\s\-－]{5,}\d)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_ID_CARD = re.compile(r"\d{17}[\dXx]")
-
-
-def redact(text: str, names: tuple[str, ...] = ()) -> str:
-    """Removes what could identify a citizen from a text shown to other people: runs of
-    seven or more digits (phones, ids), e-mail addresses and the given names."""
-    text = _ID_CARD.sub("***", text)
-    text = _EMAIL.sub("***", text)
-    text = _PHONE_LIKE.sub("***", text)
-    for name in names:
-        name = (name or "").strip()
-        if len(name) >= 2:
-            text = text.replace(name, name[0] + "*" * (len(name) - 1))
-    return text
 
 
 # --- suggestions ---------------------------------------------------------------------

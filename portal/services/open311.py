@@ -3,7 +3,7 @@
 The web layer (``portal.web.open311``) parses the HTTP request and renders JSON or XML; this
 module checks the input, creates requests through ``create_ticket`` and builds the records
 the spec describes. Nothing here ever puts a citizen's name or phone into a record: texts
-are passed through ``intake.redact`` with the requester's names, and what another channel
+are passed through ``privacy.redact`` with the requester's names, and what another channel
 sent is shown only to that channel's key, or when the citizen agreed to publication.
 """
 from __future__ import annotations
@@ -21,9 +21,10 @@ from ..domain.access import Actor, Role
 from ..domain.deadlines import to_local
 from ..domain.intake import RequestKind
 from ..domain.lifecycle import TERMINAL, N_, Status
+from ..domain.privacy import redact
 from ..extensions import db
 from ..models import ApiKey, Category, Open311Request, Ticket, Unit
-from .intake import normalize_phone, redact
+from .intake import normalize_phone
 from .tickets import create_ticket
 
 MAX_DESCRIPTION = 4000

@@ -2,12 +2,12 @@
 
 Only the category, the street, what was asked, the unit's reply and the rating are shown.
 The citizen's name, phone, e-mail, address and enterprise never leave this module: the
-query does not select them, and the text is scrubbed of the citizen's own name and of any
-run of digits long enough to be a phone number.
+query does not select them, and the text goes through ``privacy.redact`` (the one scrub of every
+public text: the citizen's and the enterprise's names, runs of digits long enough to be a phone
+or an id number, e-mail addresses).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,12 +15,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from ..domain.lifecycle import Status
-from ..domain.privacy import mask_name
+from ..domain.privacy import redact
 from ..extensions import db
 from ..models import Callback, Category, Ticket, Unit
 
 PAGE_SIZE = 20
-_DIGITS = re.compile(r"\d[\d\s-]{5,}\d")
 
 
 @dataclass
@@ -33,14 +32,6 @@ class Case:
     closed_at: datetime
     resolved: bool | None
     satisfied: bool | None
-
-
-def scrub(text: str, name: str = "") -> str:
-    text = _DIGITS.sub("***", text or "")
-    name = (name or "").strip()
-    if len(name) >= 2:
-        text = text.replace(name, mask_name(name))
-    return text
 
 
 #: the number shown is counted up to this many (then "more than"); pages go as far as it reaches
@@ -76,7 +67,7 @@ def cases(q: str = "", page: int = 1) -> CasePage:
     street = aliased(Unit)
     rows = db.session.execute(
         select(Ticket.id, Ticket.tracking_no, Ticket.category_id, street.name, Ticket.content, Ticket.reply,
-               Ticket.closed_at, Ticket.citizen_name)
+               Ticket.closed_at, Ticket.citizen_name, Ticket.enterprise_name)
         .join(newest, newest.c.id == Ticket.id)
         .outerjoin(street, street.id == Ticket.street_id).where(*_matches(newest, q))
         # the subquery's order (PostgreSQL walks ix_tickets_published backwards and stops; ordering
@@ -89,9 +80,10 @@ def cases(q: str = "", page: int = 1) -> CasePage:
         if rows else {}
     ratings = _ratings(ids)
     out = []
-    for tid, no, cat_id, street_name, content, reply, closed_at, name in rows:
+    for tid, no, cat_id, street_name, content, reply, closed_at, name, enterprise in rows:
         resolved, satisfied = ratings.get(tid, (None, None))
-        out.append(Case(no, cats.get(cat_id), street_name or "", scrub(content, name), scrub(reply, name),
+        names = (name, enterprise)
+        out.append(Case(no, cats.get(cat_id), street_name or "", redact(content, names), redact(reply, names),
                         closed_at, resolved, satisfied))
     return CasePage(out, total, more, page, pages)
 

@@ -9,6 +9,11 @@ a month), idempotent (a request already erased is not touched again). It records
 ``TicketEvent``: the status does not change and the trail stays the same; the run itself is
 logged with the count. ``version`` is bumped so a form opened before the erasure conflicts
 instead of writing the old values back.
+
+A text that names the citizen (the request, the unit's reply, the center's answer) keeps the name
+masked (``privacy.mask_names``) before the name is erased: the public pages mask the name they
+are given, and once it is erased they would be given none. Phones and e-mail addresses in a text
+need no such step: every public view redacts them by their shape, whatever is stored.
 """
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ import calendar
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from ..domain.lifecycle import TERMINAL
+from ..domain.privacy import mask_names
 from ..extensions import db
 from ..models import OutboxMessage, Ticket
 
@@ -54,6 +60,7 @@ def anonymise_closed(now: datetime, months: int | None = None, batch: int = BATC
         ids = list(db.session.scalars(due))
         if not ids:
             break
+        _mask_names_in_texts(ids)
         db.session.execute(update(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids), OutboxMessage.recipient != "")
                            .values(recipient="").execution_options(synchronize_session=False))
         db.session.execute(update(Ticket).where(Ticket.id.in_(ids))
@@ -65,3 +72,20 @@ def anonymise_closed(now: datetime, months: int | None = None, batch: int = BATC
     db.session.flush()
     db.session.expire_all()
     return total
+
+
+def _mask_names_in_texts(ids: list[int]) -> None:
+    """Mask the citizen's name inside the texts of those of ``ids`` that contain it (few: the
+    database finds them; each is rewritten here, where the masking rule is)."""
+    texts = (Ticket.content, Ticket.reply, Ticket.answer)
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.citizen_name, *texts)
+        .where(Ticket.id.in_(ids), func.length(func.trim(Ticket.citizen_name)) >= 2,
+               or_(*(column.contains(func.trim(Ticket.citizen_name)) for column in texts)))).all()
+    if not rows:
+        return
+    db.session.execute(
+        update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("tid"))
+        .values(content=bindparam("c"), reply=bindparam("r"), answer=bindparam("a")),
+        [{"tid": tid, "c": mask_names(content or "", (name,)), "r": mask_names(reply or "", (name,)),
+          "a": mask_names(answer or "", (name,))} for tid, name, content, reply, answer in rows])

@@ -70,6 +70,33 @@ def test_old_closed_requests_are_anonymised_and_statistics_kept(app, make_ticket
     assert run_job(app, "anonymise_closed", now) == 0              # idempotent
 
 
+def test_a_published_text_naming_the_citizen_stays_masked_once_the_name_is_erased(app, make_ticket, now):
+    """The public cases mask the name they are given; retention erases it, so it masks it in the
+    stored texts first. Phones and e-mail addresses are redacted by their shape on every view."""
+    old = now - timedelta(days=2 * 365 + 40)
+    content = "我是欧阳秀英，楼下路灯坏了。电话 139 8765 4321，邮箱 ouyang@example.com"
+    case = make_ticket(Status.CLOSED, start=old, content=content, consent_publish=True, **PERSON)
+    db.session.execute(Ticket.__table__.update().where(Ticket.id == case.id)
+                       .values(reply="欧阳秀英女士您好，路灯已修复。", answer="已转欧阳秀英反映的问题。"))
+    untouched = make_ticket(Status.CLOSED, start=old, content="小区门口的路灯一直不亮。", consent_publish=True, **PERSON)
+    db.session.commit()
+    client = app.test_client()
+
+    def public_page() -> str:
+        return client.get("/board/cases", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+
+    before = public_page()
+    assert "欧***" in before and "欧阳秀英" not in before and "ouyang@" not in before and "4321" not in before
+
+    assert run_job(app, "anonymise_closed", now) == 2
+    t = reload(case)
+    assert t.citizen_name == "" and "欧阳秀英" not in t.content + t.reply + t.answer
+    assert t.content.startswith("我是欧***，") and t.reply.startswith("欧***女士") and "欧***反映" in t.answer
+    assert reload(untouched).content == "小区门口的路灯一直不亮。"
+    after = public_page()
+    assert "欧阳秀英" not in after and "欧***" in after and "ouyang@" not in after and "4321" not in after
+
+
 class TestConfiguredPeriod:
     @pytest.fixture
     def app_config(self):
