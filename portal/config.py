@@ -29,6 +29,9 @@ class Defaults:
     #: the queues' tab counts are kept this long per scope in each process (0: counted every time);
     #: services.queues.counts
     QUEUE_COUNTS_SECONDS = 10
+    #: how long each worker keeps a rendered page of the public cases (unsearched) while no newer
+    #: case is published; 0: render every view
+    PUBLIC_CASES_SECONDS = 10
     LOG_LEVEL = "INFO"
 
 

@@ -81,6 +81,7 @@ def test_a_published_text_naming_the_citizen_stays_masked_once_the_name_is_erase
     untouched = make_ticket(Status.CLOSED, start=old, content="小区门口的路灯一直不亮。", consent_publish=True, **PERSON)
     db.session.commit()
     client = app.test_client()
+    app.config["PUBLIC_CASES_SECONDS"] = 0      # the same page before and after: not kept between
 
     def public_page() -> str:
         return client.get("/board/cases", headers={"Accept-Language": "zh"}).get_data(as_text=True)

@@ -7,6 +7,7 @@ import pytest
 
 from portal.domain.lifecycle import Status
 from portal.extensions import db
+from portal.models import Ticket
 from portal.services import ranking
 
 NOW = datetime(2026, 11, 16, 2)
@@ -149,7 +150,7 @@ def test_publicity_page_reads_a_fixed_number_of_statements(client, make_ticket):
     assert statements() == few
 
 
-def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(client, make_ticket, monkeypatch):
+def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(app, client, make_ticket, monkeypatch):
     """services.publicity: the number is counted up to COUNT_AT_MOST ("more than"), pages go as
     far as it reaches (a page past them shows the last), and a word search reads only the newest
     SEARCH_WITHIN published cases."""
@@ -164,6 +165,7 @@ def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(client, make
     monkeypatch.setattr(publicity, "PAGE_SIZE", 2)
     monkeypatch.setattr(publicity, "COUNT_AT_MOST", 5)
     monkeypatch.setattr(publicity, "SEARCH_WITHIN", 3)
+    app.config["PUBLIC_CASES_SECONDS"] = 0               # the limits change within the test: nothing kept
     html = client.get("/board/cases").get_data(as_text=True)
     assert "超过 5 件，显示最近的 5 件" in html and "第 1 / 3 页" in html
     assert "第6号案例" in html and "第5号案例" in html and "第4号案例" not in html
@@ -179,6 +181,42 @@ def test_publicity_counts_up_to_a_cap_and_searches_the_newest_cases(client, make
     client.get("/lang/en")
     english = client.get("/board/cases").get_data(as_text=True)
     assert "Searches the latest 3 published cases." in english
+
+
+def test_a_page_of_cases_is_kept_until_a_newer_case_is_published_or_its_time_is_up(app, client, make_ticket,
+                                                                                   monkeypatch):
+    """routes.cases_html: an unsearched page is kept per page and language for
+    PUBLIC_CASES_SECONDS; a newly published case shows at once; a change to an older case once the
+    time is up; a word search and the pages past the kept ones are never kept."""
+    import time as real_time
+
+    from portal.web.board import routes
+    older = make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, content="老旧小区的路灯一直不亮")
+
+    def page(url="/board/cases") -> str:
+        return client.get(url).get_data(as_text=True)
+
+    def changed_elsewhere(ticket, reply):
+        db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id).values(reply=reply))
+        db.session.commit()
+
+    assert "老旧小区的路灯" in page() and "共 1 件" in page()
+    changed_elsewhere(older, "路灯已于本周更换完毕。")
+    assert "路灯已于本周更换完毕" not in page()                       # kept: an older case's change waits
+    assert "路灯已于本周更换完毕" in page("/board/cases?q=路灯")        # a search is never kept
+    assert "路灯已于本周更换完毕" in page("/board/cases?page=11")       # nor a page past the kept ones
+    make_ticket(Status.CLOSED, unit="110105001", consent_publish=True, content="公园的健身器材损坏了")
+    fresh = page()
+    assert "公园的健身器材" in fresh and "共 2 件" in fresh          # a newer case: at once
+    assert "路灯已于本周更换完毕" in fresh                              # (rendered again, with the change)
+    changed_elsewhere(older, "路灯已修好，感谢反映。")
+    assert "路灯已修好" not in page()
+    later = real_time.monotonic() + app.config["PUBLIC_CASES_SECONDS"] + 1
+    monkeypatch.setattr(routes.time, "monotonic", lambda: later)
+    assert "路灯已修好" in page()                                      # its time is up
+    client.get("/lang/en")
+    english = page()
+    assert "2 in total" in english and "共 2 件" not in english       # kept per language
 
 
 def test_repeat_rate_beside_the_three_rates(client, app, make_ticket, now, freeze_now):

@@ -5,6 +5,7 @@ provisional). No citizen's name or phone is read here at all.
 """
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 
 from flask import abort, current_app, render_template, request, url_for
@@ -186,6 +187,37 @@ def unit_url(unit: Unit, month: str | None) -> str:
     return url_for("board.unit", code=unit.code, month=month)
 
 
+#: the pages of the unsearched cases kept per language (the first few: what nearly every view asks for)
+CASES_KEPT_PAGES = 10
+
+
+def cases_html(q: str, page: int) -> Markup:
+    """The list of cases (``board/_cases.html``) for a search and a page.
+
+    An unsearched page among the first ``CASES_KEPT_PAGES`` is kept, per language, in this app's
+    memory for ``PUBLIC_CASES_SECONDS`` while the newest published case stays the same: a case
+    published since shows at the next view; a change to an older one (a reopened request, a
+    rating given after closing, retention's masking) within that time. At 10,000,000 requests a
+    view otherwise counts up to 10,001 cases, reads and redacts 20, and renders them (13 ms of a
+    worker's time in process; docs/benchmarks/queues-and-load.md)."""
+    from ...services import publicity
+    ttl = current_app.config["PUBLIC_CASES_SECONDS"]
+    locale = str(get_locale())
+    keep = ttl > 0 and not q and page <= CASES_KEPT_PAGES
+    if keep:
+        kept: dict = current_app.extensions.setdefault("board_cases", {})
+        stamp = publicity.newest()
+        hit = kept.get((page, locale))
+        if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
+            return hit[2]
+    found = publicity.cases(q, page)
+    html = Markup(render_template("board/_cases.html", rows=found.cases, total=found.total, more=found.more, q=q,
+                                  page=found.page, pages=found.pages, locale=locale))
+    if keep:
+        kept[(page, locale)] = (stamp, time.monotonic(), html)
+    return html
+
+
 @bp.route("/board/cases")
 def cases():
     """公示: closed cases whose citizens consented; searchable and paged. No name or phone."""
@@ -195,9 +227,7 @@ def cases():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    found = publicity.cases(q, page)
-    ctx = {"rows": found.cases, "total": found.total, "more": found.more, "q": q, "page": found.page,
-           "pages": found.pages, "locale": str(get_locale()), "search_within": publicity.SEARCH_WITHIN}
+    html = cases_html(q, page)
     if is_htmx():
-        return render_template("board/_cases.html", **ctx)
-    return render_template("board/cases.html", **ctx)
+        return html
+    return render_template("board/cases.html", cases_html=html, q=q, search_within=publicity.SEARCH_WITHIN)
