@@ -7,7 +7,7 @@ import pytest
 
 from portal.domain.lifecycle import Status
 from portal.extensions import db
-from portal.models import Ticket
+from portal.models import RankingSnapshot, Ticket
 from portal.services import ranking
 
 NOW = datetime(2026, 11, 16, 2)
@@ -230,6 +230,35 @@ def test_repeat_rate_beside_the_three_rates(client, app, make_ticket, now, freez
     assert "重复诉求率" in html and "66.7%" in html
     page = client.get("/board/units/110105001?month=2026-10").get_data(as_text=True)
     assert "重复诉求率" in page and "66.7%" in page and "2 / 3" in page
+
+
+def test_the_repeat_rate_is_the_snapshots_and_an_older_snapshot_counts_it_on_the_view(client, app, make_ticket, now,
+                                                                                       freeze_now):
+    """The repeat rate is counted when the snapshot is written (services.ranking.figures), like
+    the board's other figures, not on every view (half a second at 10,000,000 requests, on every
+    unit page); a snapshot written before that has it counted on the view."""
+    for day in (5, 9, 20):
+        make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, day))
+    snap = ranking.freeze("2026-10", now)
+    db.session.commit()
+    assert snap.figures["repeats"] and ranking.snapshot_repeats(snap)[_unit_id(app, "110105001")] == (2, 3)
+    make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, 25))   # after the freeze
+    page = client.get("/board/units/110105001?month=2026-10").get_data(as_text=True)
+    assert "66.7%" in page and "2 / 3" in page                      # the snapshot's, not 3 / 4
+    assert "66.7%" in client.get("/board?month=2026-10").get_data(as_text=True)
+    older = dict(snap.figures)
+    del older["repeats"]                                            # as an earlier version wrote it
+    db.session.execute(RankingSnapshot.__table__.update().where(RankingSnapshot.id == snap.id).values(figures=older))
+    db.session.commit()
+    page = client.get("/board/units/110105001?month=2026-10").get_data(as_text=True)
+    assert "75.0%" in page and "3 / 4" in page                      # counted now
+
+
+def _unit_id(app, code: str) -> int:
+    from sqlalchemy import select
+
+    from portal.models import Unit
+    return db.session.scalar(select(Unit.id).where(Unit.code == code))
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

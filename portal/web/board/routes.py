@@ -95,11 +95,21 @@ def _context(month: str):
 CACHE_SIZE = 64
 
 
-def _repeats(month: str) -> dict[int, tuple[int, int]]:
-    """{unit id: (repeat requests, requests)} received in the month (issue 7's repeat rate, shown
-    beside the three rates; it is not part of the composite score)."""
-    from ...services.repeats import repeat_rates
-    return repeat_rates(*months.bounds(month))
+def _repeats(snap) -> dict[int, tuple[int, int]]:
+    """{unit id: (repeat requests, requests)} received in the snapshot's month (issue 7's repeat
+    rate, shown beside the three rates; it is not part of the composite score). Kept per snapshot
+    in this app: a snapshot written by an earlier version has them counted on the view."""
+    if snap is None:
+        return {}
+    if "repeats" in (snap.figures or {}):
+        return ranking.snapshot_repeats(snap)
+    cache: OrderedDict = current_app.extensions.setdefault("board_repeats", OrderedDict())
+    key = (snap.id, snap.computed_at)
+    if key not in cache:
+        cache[key] = ranking.snapshot_repeats(snap)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return cache[key]
 
 
 def tables_html(ctx: dict) -> Markup:
@@ -114,7 +124,7 @@ def tables_html(ctx: dict) -> Markup:
     if html is None:
         rows = ranking.board_rows(snap)
         html = render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows],
-                                                        "repeats": _repeats(snap.month)})
+                                                        "repeats": _repeats(snap)})
         cache[key] = html
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
@@ -177,10 +187,10 @@ def unit(code: str):
     cats = _categories(c for c, _ in top)
     locale = str(get_locale())
     categories = [(cats[c].full_name(locale) if c in cats else "?", n) for c, n in top]
+    snap = ranking.snapshot(month)
     return render_template("board/unit.html", unit=u, error=None, month=month, row=row, trend=trend, chart=chart,
                            categories=categories, class_labels=CLASS_LABELS, group_labels=GROUP_LABELS,
-                           snap=ranking.snapshot(month), group=GROUP_OF_KIND[u.kind],
-                           repeat=_repeats(month).get(u.id))
+                           snap=snap, group=GROUP_OF_KIND[u.kind], repeat=_repeats(snap).get(u.id))
 
 
 def unit_url(unit: Unit, month: str | None) -> str:
