@@ -22,6 +22,13 @@ page for --duration seconds at each client count (bounded in time; wrk's threads
   if it has none);
 - public cases: GET /board/cases (the published closed requests, newest first, and their number).
 
+Before its first point each page is requested 10 times per worker, one at a time, so every
+worker has served it once: a worker's first view of a page builds what the process keeps (the
+board's rendered ranking tables, 170 ms at 10,000,000; the reference lists; Jinja's compiled
+templates) and is not what the points measure. wrk corrects its latencies for coordinated
+omission (it adds the answers a steady client would have waited for during a stall), so a few
+such first views at one client read as a p95 of 300 ms and more (the sixth session's board).
+
 Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
 counts: the ceiling. Each page's throughput is stated as a fraction of the ceiling's.
 
@@ -174,6 +181,14 @@ def check(port: int, path: str, cookie: str | None) -> None:
     return body
 
 
+def warm(port: int, path: str, cookie: str | None, workers: int) -> None:
+    """Request ``path`` 10 times per worker, one at a time (which worker accepts is the kernel's
+    choice: 10 per worker leaves one that never served it a chance of 0.75 ** 40 with 4)."""
+    headers = client_headers(cookie)
+    for _ in range(10 * workers):
+        get_ok(port, path, headers)
+
+
 def wrk(url: str, clients: int, duration: int, cookie: str | None, lua: str) -> dict:
     cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration}s", "--timeout", "30s",
            "-H", f"User-Agent: {USER_AGENT}", "-s", lua]
@@ -301,6 +316,7 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     with Gunicorn("wsgi:app", port, workers, env):
         for label, path, who in pages:
             check(port, path, cookies.get(who) if who else None)
+            warm(port, path, cookies.get(who) if who else None, workers)
             for c in clients:
                 cookie = cookies.get(who) if who else None
                 r = (paced(port, path, c, duration, cookie, think_ms) if think_ms and not paced_clients
@@ -319,6 +335,7 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
                 print(f"{label:<22} {rate:>5}/s open {r['rps']:>7} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
                       f"{r['errors']:>6}", flush=True)
     with Gunicorn("bench.bare_app:app", port, workers, {}):
+        warm(port, "/", None, workers)
         for c in clients:
             r = (paced(port, "/", c, duration, None, think_ms) if think_ms and not paced_clients
                  else wrk(base + "/", c, duration, None, lua))
