@@ -254,6 +254,31 @@ def test_the_repeat_rate_is_the_snapshots_and_an_older_snapshot_counts_it_on_the
     assert "75.0%" in page and "3 / 4" in page                      # counted now
 
 
+def test_a_units_top_categories_are_the_snapshots(client, app, make_ticket, now, freeze_now):
+    """A unit's page lists its month's most frequent categories as the snapshot counted them (one
+    statement for every unit when it is written), and counts them on the view for a snapshot
+    written before that (or a month without one)."""
+    from portal.models import Category
+    from sqlalchemy import select
+    cats = db.session.scalars(select(Category).where(Category.parent_id.isnot(None)).order_by(Category.id)).all()[:6]
+    for i, cat in enumerate(cats):                       # category i: i + 1 requests
+        for day in range(i + 1):
+            make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, 2 + day), category=cat.code)
+    snap = ranking.freeze("2026-10", now)
+    db.session.commit()
+    uid = _unit_id(app, "110105001")
+    kept = snap.figures["unit_categories"][str(uid)]
+    assert kept == [[cats[i].id, i + 1] for i in (5, 4, 3, 2, 1)]        # the five most, most first
+    assert ranking.unit_top_categories(uid, "2026-10", snap=snap) == [(c, n) for c, n in kept]
+    make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, 25), category=cats[0].code)
+    make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, 26), category=cats[0].code)
+    assert ranking.unit_top_categories(uid, "2026-10", snap=snap)[-1] == (cats[1].id, 2)   # the snapshot's
+    assert ranking.unit_top_categories(uid, "2026-10") == [(cats[i].id, n) for i, n in           # counted now
+                                                          ((5, 6), (4, 5), (3, 4), (0, 3), (2, 3))]
+    page = client.get("/board/units/110105001?month=2026-10", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200 and cats[5].name in page.get_data(as_text=True)
+
+
 def _unit_id(app, code: str) -> int:
     from sqlalchemy import select
 

@@ -183,11 +183,11 @@ def unit(code: str):
     chart = line_chart(labels, [(_(label), css, [getattr(r, key) if r else None for _, r in trend])
                                 for key, label, css in RATE_SERIES]
                        + [(_("综合得分"), "chart-line-4", [r.composite if r else None for _, r in trend])])
-    top = ranking.unit_top_categories(u.id, month)
+    snap = ranking.snapshot(month)
+    top = ranking.unit_top_categories(u.id, month, snap=snap)
     cats = _categories(c for c, _ in top)
     locale = str(get_locale())
     categories = [(cats[c].full_name(locale) if c in cats else "?", n) for c, n in top]
-    snap = ranking.snapshot(month)
     return render_template("board/unit.html", unit=u, error=None, month=month, row=row, trend=trend, chart=chart,
                            categories=categories, class_labels=CLASS_LABELS, group_labels=GROUP_LABELS,
                            snap=snap, group=GROUP_OF_KIND[u.kind], repeat=_repeats(snap).get(u.id))
