@@ -26,7 +26,7 @@ from ..domain import months
 from ..domain.lifecycle import N_
 from ..domain.scoring import GROUP_OF_KIND, BadSettings, Counts, Previous, Score, Settings, rank
 from ..extensions import db
-from ..models import Callback, RankingRow, RankingSettings, RankingSnapshot, Ticket, Unit
+from ..models import Callback, RankingRow, RankingSettings, RankingSnapshot, Setting, Ticket, Unit
 from .tickets import InvalidInput
 
 
@@ -322,6 +322,16 @@ def unit_trend(unit_id: int, month: str, n: int = 12) -> list[tuple[str, Ranking
         if m not in found or found[m][0]:   # frozen wins over provisional
             found[m] = (prov, row)
     return [(m, found[m][1] if m in found else None) for m in wanted]
+
+
+def snapshots_stamp() -> tuple:
+    """What changes whenever a page read from the snapshots could: the newest snapshot's id and
+    how many there are (a write adds a row with a new id; a freeze removes the provisional one)
+    and the unit and category lists' version (their names). One small statement."""
+    from .reference import VERSION_KEY
+    reference = select(Setting.value).where(Setting.key == VERSION_KEY).scalar_subquery()
+    return tuple(db.session.execute(select(func.max(RankingSnapshot.id), func.count(RankingSnapshot.id),
+                                           reference)).one())
 
 
 def months_available() -> list[str]:

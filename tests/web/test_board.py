@@ -279,6 +279,43 @@ def test_a_units_top_categories_are_the_snapshots(client, app, make_ticket, now,
     assert page.status_code == 200 and cats[5].name in page.get_data(as_text=True)
 
 
+def test_the_figures_around_the_tables_are_kept_until_a_snapshot_or_a_name_changes(client, app, make_ticket, now,
+                                                                                      freeze_now):
+    """routes._figures: the totals, trend, top categories and month list are read from the
+    snapshots, kept per month and language until a snapshot is written or removed or a unit or
+    category changes (ranking.snapshots_stamp)."""
+    from sqlalchemy import select
+
+    from portal.models import Category, RankingRow
+    make_ticket(Status.HANDLING, unit="110105001", start=datetime(2026, 10, 5))
+    snap = ranking.freeze("2026-10", now)
+    db.session.commit()
+
+    def board() -> str:
+        return client.get("/board?month=2026-10", headers={"Accept-Language": "zh"}).get_data(as_text=True)
+
+    def dispatched(html: str) -> str:
+        import re
+        return re.search(r'派单量</dt><dd><span class="rate-value">(\d+)<', html).group(1)
+
+    assert dispatched(board()) == "1"
+    # a row changed behind the snapshots' back (never done by the portal): the kept figures stay
+    db.session.execute(RankingRow.__table__.update().where(RankingRow.snapshot_id == snap.id,
+                                                           RankingRow.unit_id == _unit_id(app, "110105001"))
+                       .values(dispatched=RankingRow.dispatched + 5))
+    db.session.commit()
+    assert dispatched(board()) == "1"
+    category = db.session.scalar(select(Category).where(Category.code == "SZSS-LD"))
+    category.name = "路灯照明设施"                                    # a name changes: counted again
+    db.session.commit()
+    html = board()
+    assert "路灯照明设施" in html and dispatched(html) == "6"
+    assert '<option value="2026-09"' not in html
+    ranking.freeze("2026-09", now)                                   # a snapshot written: the month list
+    db.session.commit()
+    assert '<option value="2026-09"' in board()
+
+
 def _unit_id(app, code: str) -> int:
     from sqlalchemy import select
 

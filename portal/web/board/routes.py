@@ -76,8 +76,29 @@ def _districts_chart(snap):
 
 def _context(month: str):
     snap = ranking.snapshot(month)
-    ctx = {"month": month, "snap": snap, "groups": [], "group_labels": GROUP_LABELS, "class_labels": CLASS_LABELS,
-           "months": _month_choices(month)}
+    ctx = {"month": month, "snap": snap, "groups": [], "group_labels": GROUP_LABELS, "class_labels": CLASS_LABELS}
+    ctx.update(_figures(month, snap))
+    return ctx
+
+
+def _figures(month: str, snap) -> dict:
+    """What the board shows around its tables: the month list, the city's totals and trend, the top
+    categories, the districts' chart. All of it is read from the snapshots and named from the unit
+    and category lists, so it is kept in this app's memory per month and language until a snapshot
+    is written or removed or a unit or category changes (``ranking.snapshots_stamp``): a view then
+    costs two small statements, not eight."""
+    cache: OrderedDict = current_app.extensions.setdefault("board_figures", OrderedDict())
+    key = (month, str(get_locale()), ranking.snapshots_stamp())
+    kept = cache.get(key)
+    if kept is None:
+        kept = cache[key] = _figures_counted(month, snap)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return kept
+
+
+def _figures_counted(month: str, snap) -> dict:
+    ctx: dict = {"months": _month_choices(month)}
     if snap is None:
         return ctx
     ctx["totals"] = ranking.city_totals(snap)
