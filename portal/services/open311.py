@@ -234,8 +234,8 @@ def check_query(args: dict[str, str], now: datetime) -> Query:
     at most 1,000 records a page."""
     page = _positive(args.get("page"), "page", 1, 1_000_000)
     page_size = _positive(args.get("page_size"), "page_size", MAX_RECORDS, MAX_RECORDS)
-    end = parse_w3(args["end_date"], "end_date") if (args.get("end_date") or "").strip() else None
-    start = parse_w3(args["start_date"], "start_date") if (args.get("start_date") or "").strip() else None
+    end = parse_w3(args["end_date"], "end_date") if args.get("end_date") else None  # "" is absent; anything else a date
+    start = parse_w3(args["start_date"], "start_date") if args.get("start_date") else None
     statuses = set(_list(args.get("status"))) or None
     if statuses and not statuses <= {"open", "closed"}:
         raise ApiError(400, N_("status 只能是 open 或 closed"))

@@ -421,3 +421,10 @@ def test_openapi_document(client):
     assert doc["openapi"].startswith("3.0")
     assert set(doc["paths"]) == {"/discovery.json", "/services.json", "/services/{service_code}.json",
                                  "/requests.json", "/requests/{service_request_id}.json", "/tokens/{token}.json"}
+
+
+@pytest.mark.parametrize("value", ["\x1f", " ", "\t"])
+def test_a_date_of_blanks_or_control_characters_is_refused_not_ignored(client, value):
+    """Found by schemathesis in CI: start_date=%1F was stripped to nothing and answered 200."""
+    assert client.get("/open311/v2/requests.json", query_string={"start_date": value}).status_code == 400
+    assert client.get("/open311/v2/requests.json", query_string={"end_date": value}).status_code == 400
