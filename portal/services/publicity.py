@@ -88,7 +88,7 @@ def cases(q: str = "", page: int = 1) -> CasePage:
     return CasePage(out, total, more, page, pages)
 
 
-def newest() -> tuple | None:
+def newest_stamp() -> tuple | None:
     """(closed_at, id) of the newest published case: one step down ``ix_tickets_published``.
     A kept page of cases is the same while this is (but for changes to older cases, which the
     page's time to live covers)."""

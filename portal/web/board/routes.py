@@ -87,14 +87,8 @@ def _figures(month: str, snap) -> dict:
     and category lists, so it is kept in this app's memory per month and language until a snapshot
     is written or removed or a unit or category changes (``ranking.snapshots_stamp``): a view then
     costs two small statements, not eight."""
-    cache: OrderedDict = current_app.extensions.setdefault("board_figures", OrderedDict())
-    key = (month, str(get_locale()), ranking.snapshots_stamp())
-    kept = cache.get(key)
-    if kept is None:
-        kept = cache[key] = _figures_counted(month, snap)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return kept
+    return _kept("board_figures", (month, str(get_locale()), ranking.snapshots_stamp()),
+                 lambda: _figures_counted(month, snap))
 
 
 def _figures_counted(month: str, snap) -> dict:
@@ -116,21 +110,25 @@ def _figures_counted(month: str, snap) -> dict:
 CACHE_SIZE = 64
 
 
+def _kept(name: str, key, build):
+    """``build()``, kept under ``key`` in this app's memory (the newest ``CACHE_SIZE`` of ``name``)."""
+    cache: OrderedDict = current_app.extensions.setdefault(name, OrderedDict())
+    if key not in cache:
+        cache[key] = build()
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return cache[key]
+
+
 def _repeats(snap) -> dict[int, tuple[int, int]]:
     """{unit id: (repeat requests, requests)} received in the snapshot's month (issue 7's repeat
-    rate, shown beside the three rates; it is not part of the composite score). Kept per snapshot
-    in this app: a snapshot written by an earlier version has them counted on the view."""
+    rate, shown beside the three rates; it is not part of the composite score). A snapshot
+    written by an earlier version has them counted on its first view, then kept per snapshot."""
     if snap is None:
         return {}
     if "repeats" in (snap.figures or {}):
         return ranking.snapshot_repeats(snap)
-    cache: OrderedDict = current_app.extensions.setdefault("board_repeats", OrderedDict())
-    key = (snap.id, snap.computed_at)
-    if key not in cache:
-        cache[key] = ranking.snapshot_repeats(snap)
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return cache[key]
+    return _kept("board_repeats", (snap.id, snap.computed_at), lambda: ranking.snapshot_repeats(snap))
 
 
 def tables_html(ctx: dict) -> Markup:
@@ -139,17 +137,12 @@ def tables_html(ctx: dict) -> Markup:
     snap = ctx["snap"]
     if snap is None:
         return Markup(render_template("board/_tables.html", **ctx))
-    cache: OrderedDict = current_app.extensions.setdefault("board_tables", OrderedDict())
-    key = (snap.id, snap.month, snap.computed_at, str(get_locale()))
-    html = cache.get(key)
-    if html is None:
+
+    def render() -> str:
         rows = ranking.board_rows(snap)
-        html = render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows],
-                                                        "repeats": _repeats(snap)})
-        cache[key] = html
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return Markup(html)
+        return render_template("board/_tables.html", **{**ctx, "groups": [(g, rows[g]) for g in GROUPS if g in rows],
+                                                         "repeats": _repeats(snap)})
+    return Markup(_kept("board_tables", (snap.id, snap.month, snap.computed_at, str(get_locale())), render))
 
 
 def _month_choices(selected: str) -> list[str]:
@@ -237,7 +230,7 @@ def cases_html(q: str, page: int) -> Markup:
     keep = ttl > 0 and not q and page <= CASES_KEPT_PAGES
     if keep:
         kept: dict = current_app.extensions.setdefault("board_cases", {})
-        stamp = publicity.newest()
+        stamp = publicity.newest_stamp()
         hit = kept.get((page, locale))
         if hit is not None and hit[0] == stamp and time.monotonic() - hit[1] < ttl:
             return hit[2]
