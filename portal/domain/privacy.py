@@ -1,19 +1,27 @@
 """Masking of citizens' phones and names (脱敏). Public pages and logs show only these.
 
 ``redact`` is the one scrub for a request's text shown to anyone but its staff (the public
-cases, Open311, the submit form's similar requests); ``mask_names`` the part of it a stored
-text keeps once the names themselves are erased (services.retention)."""
+cases, Open311, the submit form's similar requests). ``erase`` is what a stored text keeps once
+retention erases the citizen (services.retention): stricter about what it calls a phone than
+``redact`` (a date or an amount in a stored text stays as written), so it takes the citizen's own
+phone too, whatever its separators."""
 from __future__ import annotations
 
 import re
 
 
+def _national_digits(phone: str) -> str:
+    """The phone's digits; E.164 as stored (+86...) gives the national number."""
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+86") or (len(digits) == 13 and digits.startswith("86")):
+        digits = digits[2:]
+    return digits
+
+
 def mask_phone(phone: str | None) -> str:
     if not phone:
         return ""
-    digits = re.sub(r"\D", "", phone)
-    if phone.strip().startswith("+86") or (len(digits) == 13 and digits.startswith("86")):
-        digits = digits[2:]          # E.164 as stored: show the national number
+    digits = _national_digits(phone)
     if len(digits) < 7:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:] if len(digits) > 7 else "***" + digits[-4:]
@@ -42,6 +50,33 @@ def mask_names(text: str, names=()) -> str:
         if len(name) >= 2:
             text = text.replace(name, name[0] + "*" * (len(name) - 1))
     return text
+
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s\-－]?)?1[3-9]\d(?:[\s\-－]?\d){8}(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)\(?0\d{2,3}\)?[\s\-－]?\d{7,8}(?!\d)")
+
+
+def _digits_pattern(phone: str) -> re.Pattern | None:
+    """The phone's national number with any separators between its digits."""
+    digits = _national_digits(phone)
+    if len(digits) < 7:
+        return None
+    return re.compile(r"(?<!\d)" + r"[\s\-－]?".join(digits) + r"(?!\d)")
+
+
+def erase(text: str | None, names=(), phones=()) -> str:
+    """A stored text without what identifies a citizen: e-mail addresses, id numbers, mobile
+    numbers and landlines with their area code become ``***``, as do the given phones written
+    in any grouping; the given names keep their first character (``mask_names``)."""
+    text = _ID_CARD.sub("***", text or "")
+    text = _EMAIL.sub("***", text)
+    text = _MOBILE.sub("***", text)
+    text = _LANDLINE.sub("***", text)
+    for phone in phones:
+        pattern = _digits_pattern(phone or "")
+        if pattern is not None:
+            text = pattern.sub("***", text)
+    return mask_names(text, names)
 
 
 def redact(text: str | None, names=()) -> str:

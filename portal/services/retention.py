@@ -10,10 +10,13 @@ a month), idempotent (a request already erased is not touched again). It records
 logged with the count. ``version`` is bumped so a form opened before the erasure conflicts
 instead of writing the old values back.
 
-A text that names the citizen (the request, the unit's reply, the center's answer) keeps the name
-masked (``privacy.mask_names``) before the name is erased: the public pages mask the name they
-are given, and once it is erased they would be given none. Phones and e-mail addresses in a text
-need no such step: every public view redacts them by their shape, whatever is stored.
+Before the contact fields go, every free text of the request is erased of the citizen
+(``privacy.erase``): the request's title and content, the reply, report and answer, the close
+reason, the rating comment, the notes of its events and callbacks, and its search words. The name
+is masked (first character and stars: the public pages mask the name they are given, and once it
+is erased they would be given none); phones (the citizen's own in any grouping, any mobile number,
+any landline with its area code), e-mail addresses and id numbers become ``***``. The address of
+the problem stays: the hot-spot alerts count requests by it.
 """
 from __future__ import annotations
 
@@ -21,12 +24,13 @@ import calendar
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from ..domain.lifecycle import TERMINAL
-from ..domain.privacy import mask_names
+from ..domain.privacy import erase
+from ..domain.segment import index_tokens
 from ..extensions import db
-from ..models import OutboxMessage, Ticket
+from ..models import Callback, OutboxMessage, Ticket, TicketEvent, TicketText
 
 DEFAULT_MONTHS = 24
 BATCH = 5000
@@ -60,7 +64,7 @@ def anonymise_closed(now: datetime, months: int | None = None, batch: int = BATC
         ids = list(db.session.scalars(due))
         if not ids:
             break
-        _mask_names_in_texts(ids)
+        _erase_texts(ids)
         db.session.execute(update(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids), OutboxMessage.recipient != "")
                            .values(recipient="").execution_options(synchronize_session=False))
         db.session.execute(update(Ticket).where(Ticket.id.in_(ids))
@@ -74,18 +78,44 @@ def anonymise_closed(now: datetime, months: int | None = None, batch: int = BATC
     return total
 
 
-def _mask_names_in_texts(ids: list[int]) -> None:
-    """Mask the citizen's name inside the texts of those of ``ids`` that contain it (few: the
-    database finds them; each is rewritten here, where the masking rule is)."""
-    texts = (Ticket.content, Ticket.reply, Ticket.answer)
+_TEXTS = ("title", "content", "reply", "report", "answer", "close_reason", "rating_comment")
+
+
+def _erase_texts(ids: list[int]) -> None:
+    """Erase the citizen from every free text of the requests ``ids`` before their contact fields
+    go (``privacy.erase``: names masked, phones, e-mail addresses and id numbers gone): the
+    request's own texts, its search words (a staff search by an old phone number finds nothing),
+    the notes of its events and callbacks. Only the rows whose text changes are written (a
+    rewrite per row, where the rule is; the batch is read once)."""
+    table = Ticket.__table__
     rows = db.session.execute(
-        select(Ticket.id, Ticket.citizen_name, *texts)
-        .where(Ticket.id.in_(ids), func.length(func.trim(Ticket.citizen_name)) >= 2,
-               or_(*(column.contains(func.trim(Ticket.citizen_name)) for column in texts)))).all()
-    if not rows:
-        return
-    db.session.execute(
-        update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("tid"))
-        .values(content=bindparam("c"), reply=bindparam("r"), answer=bindparam("a")),
-        [{"tid": tid, "c": mask_names(content or "", (name,)), "r": mask_names(reply or "", (name,)),
-          "a": mask_names(answer or "", (name,))} for tid, name, content, reply, answer in rows])
+        select(table.c.id, table.c.citizen_name, table.c.citizen_phone, table.c.address,
+               *(table.c[name] for name in _TEXTS)).where(table.c.id.in_(ids))).all()
+    people: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    changed, words = [], []
+    for row in rows:
+        names, phones = (row.citizen_name,), (row.citizen_phone,)
+        people[row.id] = (names, phones)
+        values = {name: erase(getattr(row, name) or "", names, phones) for name in _TEXTS}
+        if any(values[name] != (getattr(row, name) or "") for name in _TEXTS):
+            changed.append({"tid": row.id, **values})
+            words.append({"tid": row.id,
+                          "tokens": index_tokens(f"{values['title']} {values['content']} {row.address}")})
+    if changed:
+        db.session.execute(update(table).where(table.c.id == bindparam("tid"))
+                           .values({name: bindparam(name) for name in _TEXTS}), changed)
+        texts = TicketText.__table__
+        db.session.execute(update(texts).where(texts.c.ticket_id == bindparam("tid"))
+                           .values(tokens=bindparam("tokens")), words)
+    for model in (TicketEvent, Callback):
+        notes = model.__table__
+        rewritten = []
+        for note_id, ticket_id, note in db.session.execute(
+                select(notes.c.id, notes.c.ticket_id, notes.c.note)
+                .where(notes.c.ticket_id.in_(ids), notes.c.note != "")):
+            erased = erase(note, *people[ticket_id])
+            if erased != note:
+                rewritten.append({"nid": note_id, "note": erased})
+        if rewritten:
+            db.session.execute(update(notes).where(notes.c.id == bindparam("nid"))
+                               .values(note=bindparam("note")), rewritten)

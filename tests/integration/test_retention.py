@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from portal.domain.lifecycle import Status
 from portal.extensions import db
 from portal.jobs import JOBS, run_job
-from portal.models import Callback, OutboxMessage, Ticket, TicketEvent
+from portal.models import Callback, OutboxMessage, Ticket, TicketEvent, TicketText
+from portal.services.search import ticket_match_ids
 from portal.services.retention import months_before
 
 PERSON = {"citizen_name": "欧阳秀英", "citizen_phone": "13987654321", "citizen_email": "ouyang@example.com"}
@@ -96,6 +97,45 @@ def test_a_published_text_naming_the_citizen_stays_masked_once_the_name_is_erase
     assert reload(untouched).content == "小区门口的路灯一直不亮。"
     after = public_page()
     assert "欧阳秀英" not in after and "欧***" in after and "ouyang@" not in after and "4321" not in after
+
+
+def test_every_free_text_and_the_search_words_lose_the_citizen(app, make_ticket, now):
+    """Not only the public view: the stored texts, the notes of the trail and callbacks and the
+    search words no longer hold the citizen's phone, e-mail or id number, and the name is masked;
+    a staff search by the old phone number finds nothing. Dates and amounts in a text stay."""
+    old = now - timedelta(days=2 * 365 + 40)
+    case = make_ticket(Status.CLOSED, start=old, title="欧阳秀英反映路灯", content=(
+        "我是欧阳秀英，身份证11010519800101123X，电话 139-8765-4321 或 010-62345678，"
+        "2024-05-01 起罚款 5000000 元"), **PERSON)
+    other = make_ticket(Status.CLOSED, start=old, content="路灯 13987654321 不亮", **PERSON)
+    recent = make_ticket(Status.CLOSED, start=now - timedelta(days=30), content="请回电 13987654321", **PERSON)
+    db.session.execute(Ticket.__table__.update().where(Ticket.id == case.id).values(
+        report="已电话 13987654321 联系欧阳秀英", close_reason="市民 ouyang@example.com 撤诉",
+        rating_comment="欧阳秀英：满意，我的电话 139 8765 4321"))
+    event = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == case.id)).first()
+    event.note = "与欧阳秀英（13987654321）核实"
+    db.session.add(Callback(ticket_id=case.id, contacted=True, resolved=True, satisfied=True, at=old,
+                            note="回访 139 8765 4321 欧阳秀英满意"))
+    db.session.commit()
+
+    def found(words: str) -> set[int]:
+        return set(db.session.scalars(select(Ticket.id).where(Ticket.id.in_(ticket_match_ids(words)))))
+
+    assert found("13987654321") == {other.id, recent.id} and found("62345678") == {case.id}
+    assert run_job(app, "anonymise_closed", now) == 2
+
+    t = reload(case)
+    stored = " ".join([t.title, t.content, t.report, t.close_reason, t.rating_comment,
+                       *db.session.scalars(select(TicketEvent.note).where(TicketEvent.ticket_id == case.id)),
+                       *db.session.scalars(select(Callback.note).where(Callback.ticket_id == case.id)),
+                       db.session.get(TicketText, case.id).tokens])
+    for gone in ("欧阳秀英", "13987654321", "8765", "62345678", "11010519800101123X", "ouyang"):
+        assert gone not in stored, gone
+    assert t.title == "欧***反映路灯" and "2024-05-01 起罚款 5000000 元" in t.content
+    assert t.content.startswith("我是欧***，身份证***，电话 *** 或 ***")
+    assert found("13987654321") == {recent.id} and not found("62345678")   # the recent one keeps its text
+    assert reload(recent).content == "请回电 13987654321"
+    assert found("路灯") >= {case.id, other.id}                  # the rest of the words still searchable
 
 
 class TestConfiguredPeriod:

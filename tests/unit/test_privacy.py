@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.domain.privacy import mask_name, mask_phone, phone_tail
+from portal.domain.privacy import erase, mask_name, mask_phone, phone_tail
 
 
 @pytest.mark.parametrize(("phone", "masked"), [
@@ -92,3 +92,31 @@ def test_chinese_names_keep_only_the_first_character(name):
 ])
 def test_phone_tail(phone, tail):
     assert phone_tail(phone) == tail
+
+
+@pytest.mark.parametrize(("text", "erased"), [
+    ("电话 139 8765 4321，邮箱 a.b@example.com", "电话 ***，邮箱 ***"),
+    ("+86 139-8765-4321 或 8613987654321", "*** 或 ***"),             # with the country code
+    ("座机 010-62345678、(010)62345678、0755 12345678", "座机 ***、***、***"),
+    ("身份证 11010519800101123X", "身份证 ***"),
+    ("2024-05-01 起罚款 5000000 元，20240501 号文", "2024-05-01 起罚款 5000000 元，20240501 号文"),  # kept
+    ("订单 139876543210123", "订单 139876543210123"),                # longer than a phone: not one
+    ("我是欧阳秀英", "我是欧***"),
+])
+def test_erase_keeps_dates_and_amounts_but_not_the_citizen(text, erased):
+    assert erase(text, ("欧阳秀英",)) == erased
+
+
+def test_erase_takes_the_citizens_own_phone_in_any_grouping():
+    assert erase("请拨 8765 4321 或 87-65-43-21", (), ("+86 10 8765 4321",)) == "请拨 8765 4321 或 87-65-43-21"
+    assert erase("请拨 8765 4321 或 87-65-43-21", (), ("87654321",)) == "请拨 *** 或 ***"
+    assert erase("无", (), ("", "12")) == "无"                           # no phone, or too short to be one
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.sampled_from(["13", "15", "18", "19"]), rest=st.text("0123456789", min_size=9, max_size=9),
+       sep=st.sampled_from(["", " ", "-"]))
+def test_no_mobile_number_survives_erase(prefix, rest, sep):
+    number = prefix + rest
+    written = sep.join([number[:3], number[3:7], number[7:]])
+    assert number[3:] not in erase(f"联系{written}。").replace(sep, "")
