@@ -21,7 +21,8 @@ REPLY = "经核实，路灯线路老化，已于今日更换，恢复照明。"
 
 @pytest.fixture
 def app_config(tmp_path):
-    return {"UPLOAD_DIR": str(tmp_path / "uploads")}
+    # CSRF on, as in production: the forms and htmx's posts (the suggestions) carry their token
+    return {"UPLOAD_DIR": str(tmp_path / "uploads"), "WTF_CSRF_ENABLED": True}
 
 
 @pytest.fixture

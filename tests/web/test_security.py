@@ -79,6 +79,30 @@ def test_staff_pages_are_not_stored_public_pages_may_be(client, login_as):
         assert resp.headers["Cache-Control"] == "no-store", path
 
 
+class TestCookiesOnlyWhereAFormPosts:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    @pytest.mark.parametrize("path", ["/", "/board", "/board/cases", "/topics/"])
+    def test_reading_a_public_page_sets_no_cookie(self, client, path):
+        """A reader gets no session cookie (nothing to protect on a page without a POST form), so
+        a shared cache can keep the page and no visitor is marked."""
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers, path
+        assert "X-CSRFToken" not in resp.get_data(as_text=True)
+
+    @pytest.mark.parametrize("path", ["/submit", "/track"])
+    def test_pages_with_a_form_that_posts_carry_their_token(self, client, path):
+        resp = client.get(path)
+        assert 'name="csrf_token"' in resp.get_data(as_text=True) and "Set-Cookie" in resp.headers
+
+
+def test_staff_pages_send_the_token_with_every_htmx_request(client, login_as):
+    login_as("jianwai")
+    assert '<body hx-headers=\'{"X-CSRFToken": "' in client.get("/staff/").get_data(as_text=True)
+
+
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 
 
