@@ -20,7 +20,12 @@ page for --duration seconds at each client count (bounded in time; wrk's threads
 - staff queue, center: GET /staff/?tab=all as the center's dispatcher;
 - public board: GET /board?month=<last month> (the ranking; the month's snapshot is frozen first
   if it has none);
-- public cases: GET /board/cases (the published closed requests, newest first, and their number).
+- public cases: GET /board/cases (the published closed requests, newest first, and their number);
+- staff queue, word filter: GET /staff/?tab=all&q=路灯 as the center's dispatcher (issue 7's text
+  filter over the open requests' words; needs bench/add_search_words.py on the database first);
+- knowledge base search: GET /staff/kb/?q=停车收费 as the center's dispatcher (issue 7's article search).
+
+``--pages`` runs only the pages named (their labels, separated by semicolons).
 
 Before its first point each page is requested 10 times per worker, one at a time, so every
 worker has served it once: a worker's first view of a page builds what the process keeps (the
@@ -63,6 +68,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,6 +80,8 @@ from bench.bench_queue import percentile  # noqa: E402
 from bench.generate import normalise_url  # noqa: E402
 
 USER_AGENT = "bench-load/1"
+WORD_FILTER = "路灯"        # one category's word: in about one open request in 40 (bench/add_search_words.py)
+KB_QUERY = "停车收费"
 LUA_REPORT = r"""
 done = function(summary, latency, requests)
   io.write(string.format(
@@ -296,7 +304,8 @@ def open_loop(port: int, path: str, rate: float, duration: int, cookie: str | No
 
 
 def run(url: str, workers: int, duration: int, clients: list[int], port: int, think_ms: int = 0,
-        rates: list[float] | None = None, paced_clients: list[int] | None = None) -> dict:
+        rates: list[float] | None = None, paced_clients: list[int] | None = None,
+        only: list[str] | None = None) -> dict:
     cookies, info = make_cookies(url)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_REPORT)
@@ -305,7 +314,12 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     pages = [("public submit page", "/submit", None), ("public track page", f"/track/{info['tracking_no']}", "citizen"),
              ("staff queue, street", "/staff/?tab=all", "street"), ("staff queue, center", "/staff/?tab=all", "center"),
              ("public board", f"/board?month={info['board_month']}", None),
-             ("public cases", "/board/cases", None)]
+             ("public cases", "/board/cases", None),
+             # issue 7's searches, where the database has its words (bench/add_search_words.py)
+             ("staff queue, word filter", "/staff/?tab=all&q=" + quote(WORD_FILTER), "center"),
+             ("knowledge base search", "/staff/kb/?q=" + quote(KB_QUERY), "center")]
+    if only:
+        pages = [p for p in pages if p[0] in only]
     env = {"DATABASE_URL": url, "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_LOG_LEVEL": "WARNING",
            "PORTAL_SCHEDULER_ENABLED": "false"}
     results = {"workers": workers, "duration_s": duration, "clients": clients, "think_ms": think_ms, "info": info,
@@ -409,12 +423,14 @@ def main(argv=None) -> int:
     ap.add_argument("--paced", default="", help="also these numbers of paced clients (think time --think-ms, "
                                                 "default 1000), after the saturating ones, in the same run")
     ap.add_argument("--rates", default="", help="also open-loop points at these rates (requests a second)")
+    ap.add_argument("--pages", default="", help="only these pages (their labels, separated by semicolons)")
     args = ap.parse_args(argv)
     results = run(normalise_url(args.url), args.workers, args.duration,
                   [int(x) for x in args.clients.split(",") if x], args.port,
                   args.think_ms if not args.paced else (args.think_ms or 1000),
                   rates=[float(x) for x in args.rates.split(",") if x],
-                  paced_clients=[int(x) for x in args.paced.split(",") if x])
+                  paced_clients=[int(x) for x in args.paced.split(",") if x],
+                  only=[x.strip() for x in args.pages.split(";") if x.strip()])
     print(markdown(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
