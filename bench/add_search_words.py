@@ -46,10 +46,9 @@ def add_words(db, index_tokens, open_statuses: list[str]) -> None:
     n_address = segment_distinct(conn, "address", "bench_words_address", index_tokens)
     print(f"segmented {n_content} contents, {n_title} titles, {n_address} addresses in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
-    indexes = [d for (d,) in conn.execute(text(
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'ticket_texts' AND indexname <> 'pk_ticket_texts'"))]
-    for (name,) in conn.execute(text(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'ticket_texts' AND indexname <> 'pk_ticket_texts'")).all():
+    indexes = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes "
+                                "WHERE tablename = 'ticket_texts' AND indexname <> 'pk_ticket_texts'")).all()
+    for name, _ in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
     conn.execute(text("SET LOCAL synchronous_commit = off"))
     conn.execute(text("SET LOCAL maintenance_work_mem = '2GB'"))
@@ -64,7 +63,7 @@ def add_words(db, index_tokens, open_statuses: list[str]) -> None:
         JOIN bench_words_address wa ON wa.value = coalesce(t.address, '')
         ON CONFLICT (ticket_id) DO NOTHING"""), {"open": open_statuses})
     print(f"{result.rowcount} rows into ticket_texts in {time.perf_counter() - t0:.1f} s", flush=True)
-    for definition in indexes:
+    for _, definition in indexes:
         t0 = time.perf_counter()
         conn.execute(text(definition))
         print(f"{definition[:70]}… {time.perf_counter() - t0:.1f} s", flush=True)

@@ -68,23 +68,21 @@ def erase(text: str | None, names=(), phones=()) -> str:
     """A stored text without what identifies a citizen: e-mail addresses, id numbers, mobile
     numbers and landlines with their area code become ``***``, as do the given phones written
     in any grouping; the given names keep their first character (``mask_names``)."""
-    text = _ID_CARD.sub("***", text or "")
-    text = _EMAIL.sub("***", text)
-    text = _MOBILE.sub("***", text)
-    text = _LANDLINE.sub("***", text)
-    for phone in phones:
-        pattern = _digits_pattern(phone or "")
-        if pattern is not None:
-            text = pattern.sub("***", text)
-    return mask_names(text, names)
+    own = (_digits_pattern(phone or "") for phone in phones)
+    return _scrub(text, (_ID_CARD, _EMAIL, _MOBILE, _LANDLINE, *(p for p in own if p is not None)), names)
 
 
 def redact(text: str | None, names=()) -> str:
     """Removes what could identify a citizen from a text shown to other people: runs of
     seven or more digits (phones, ids), e-mail addresses and the given names."""
-    text = _ID_CARD.sub("***", text or "")
-    text = _EMAIL.sub("***", text)
-    text = _PHONE_LIKE.sub("***", text)
+    return _scrub(text, (_ID_CARD, _EMAIL, _PHONE_LIKE), names)
+
+
+def _scrub(text: str | None, patterns, names) -> str:
+    """``text`` with each pattern's matches, in order, as ``***`` and the names masked."""
+    text = text or ""
+    for pattern in patterns:
+        text = pattern.sub("***", text)
     return mask_names(text, names)
 
 

@@ -28,9 +28,9 @@ from sqlalchemy import bindparam, or_, select, update
 
 from ..domain.lifecycle import TERMINAL
 from ..domain.privacy import erase
-from ..domain.segment import index_tokens
 from ..extensions import db
 from ..models import Callback, OutboxMessage, Ticket, TicketEvent, TicketText
+from .search import ticket_tokens
 
 DEFAULT_MONTHS = 24
 BATCH = 5000
@@ -100,7 +100,7 @@ def _erase_texts(ids: list[int]) -> None:
         if any(values[name] != (getattr(row, name) or "") for name in _TEXTS):
             changed.append({"tid": row.id, **values})
             words.append({"tid": row.id,
-                          "tokens": index_tokens(f"{values['title']} {values['content']} {row.address}")})
+                          "tokens": ticket_tokens(values["title"], values["content"], row.address)})
     if changed:
         db.session.execute(update(table).where(table.c.id == bindparam("tid"))
                            .values({name: bindparam(name) for name in _TEXTS}), changed)

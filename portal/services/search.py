@@ -82,9 +82,14 @@ def search_kb(query: str, *, today: date | None = None, category_id: int | None 
 
 # --- requests --------------------------------------------------------------------------------
 
+def ticket_tokens(title: str | None, content: str | None, address: str | None) -> str:
+    """A request's search words: its title, content and address, segmented."""
+    return index_tokens(f"{title or ''} {content or ''} {address or ''}")
+
+
 def index_ticket(ticket: Ticket) -> TicketText:
     """Segment a new request's title, content and address into its search row (same transaction)."""
-    row = TicketText(ticket_id=ticket.id, tokens=index_tokens(f"{ticket.title} {ticket.content} {ticket.address}"))
+    row = TicketText(ticket_id=ticket.id, tokens=ticket_tokens(ticket.title, ticket.content, ticket.address))
     db.session.add(row)
     return row
 
