@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.domain.access import Actor, Role
 from portal.domain.deadlines import Urgency
@@ -118,3 +118,15 @@ class TicketFactory:
             return
         perform(ticket, A.CLOSE, self.operator, t())
         assert ticket.status is S.CLOSED
+
+
+def statements_of(client, url) -> int:
+    """How many SQL statements a GET of ``url`` runs (it must answer 200)."""
+    seen = []
+    listener = lambda *args: seen.append(args[2])          # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)

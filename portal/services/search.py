@@ -56,13 +56,14 @@ def kb_ranked(query: str):
 
 
 def search_kb(query: str, *, today: date | None = None, category_id: int | None = None,
-              include_retired: bool = False, limit: int = 10, min_terms: int = 1) -> list[KbArticle]:
+              include_retired: bool = False, limit: int = 10, min_terms: int = 1, options=()) -> list[KbArticle]:
     """Articles best matching ``query`` first. ``today`` keeps only articles valid that day;
-    ``min_terms`` drops articles sharing fewer of the query's words (for suggestions to citizens)."""
+    ``min_terms`` drops articles sharing fewer of the query's words (for suggestions to citizens);
+    ``options``: loader options for the articles (what the caller shows of each)."""
     ranked = kb_ranked(query)
     if ranked is None:
         return []
-    stmt = select(KbArticle).join(ranked, ranked.c.id == KbArticle.id)
+    stmt = select(KbArticle).join(ranked, ranked.c.id == KbArticle.id).options(*options)
     if not include_retired:
         stmt = stmt.where(KbArticle.active.is_(True))
     if today is not None:

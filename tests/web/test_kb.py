@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from portal.domain.lifecycle import Action, Status
 from portal.extensions import db
-from portal.models import AuditEntry, KbArticle, Ticket, TicketEvent
+from portal.models import AuditEntry, Category, KbArticle, Ticket, TicketEvent, Unit
 from portal.services import search
+from tests.conftest import TEST_PASSWORD
+from tests.factories import statements_of
 
 A = Action
 HX = {"HX-Request": "true"}
@@ -112,6 +116,53 @@ def test_retired_article_is_not_suggested_to_citizens(client, login_as):
     assert PARKING["question"] in client.post("/submit/suggestions", headers=HX, data=typed).get_data(as_text=True)
     client.post(f"/staff/kb/{_find(PARKING['question']).id}/retire")
     assert PARKING["question"] not in client.post("/submit/suggestions", headers=HX, data=typed).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/staff/kb/", "/staff/kb/?q=政策咨询"])
+def test_list_statements_do_not_grow_with_its_categories_and_units(client, login_as, url, now):
+    """What a row shows (the category with its parent, the owner unit) loads with the list, not row by row."""
+    login_as("operator")
+    cats = db.session.scalars(select(Category).where(Category.parent_id.isnot(None)).limit(12)).all()
+    owners = db.session.scalars(select(Unit).where(Unit.tier == 2).limit(12)).all()
+
+    def add(rows):
+        for i, cat, unit in rows:
+            db.session.add(KbArticle(question=f"政策咨询第{i}号问题怎么办理", answer="按照有关政策规定办理，详见政务服务网。",
+                                     keywords="政策咨询", category_id=cat.id, owner_unit_id=unit.id,
+                                     created_at=now + timedelta(minutes=i), updated_at=now + timedelta(minutes=i)))
+        db.session.commit()
+        db.session.expire_all()
+
+    rows = list(zip(range(12), cats, owners))
+    add(rows[:1])
+    few = statements_of(client, url)
+    add(rows[1:])
+    html = client.get(url).get_data(as_text=True)
+    assert "政策咨询第11号问题怎么办理" in html and cats[11].name in html and owners[11].name in html
+    assert statements_of(client, url) == few, "a statement per row"
+
+
+class TestRetireFromTheList:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_every_row_posts_a_valid_token_and_no_id_repeats(self, client):
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        client.post("/login", data={"username": "operator", "password": TEST_PASSWORD, "csrf_token": token})
+        html = client.get("/staff/kb/").get_data(as_text=True)
+        ids = re.findall(r'\bid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1][:3]
+        forms = re.findall(r'action="/staff/kb/(\d+)/retire"[^>]*>\s*<input type="hidden" name="csrf_token" '
+                           r'value="([^"]+)"', html)
+        assert len(forms) > 1
+        article_id, row_token = forms[-1]
+        assert client.post(f"/staff/kb/{article_id}/retire").status_code == 400      # no token: refused
+        assert db.session.get(KbArticle, int(article_id)).active
+        assert client.post(f"/staff/kb/{article_id}/retire", data={"csrf_token": row_token}).status_code == 303
+        db.session.expire_all()
+        assert not db.session.get(KbArticle, int(article_id)).active
 
 
 # --- direct answers from the knowledge base ---------------------------------------------------------

@@ -12,6 +12,7 @@ from portal.domain.lifecycle import Action, Status
 from portal.extensions import db
 from portal.models import AuditEntry, Ticket, TicketEvent
 from tests.conftest import TEST_PASSWORD
+from tests.factories import statements_of
 
 A = Action
 
@@ -332,17 +333,6 @@ def test_counts_fragment_for_polling(client, login_as, make_ticket):
     assert "<html" not in html and 'hx-trigger="every 30s"' in html and "待签收" in html
 
 
-def _count_queries(client, url):
-    statements = []
-    listener = lambda *args: statements.append(args[2])          # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return len(statements)
-
-
 @pytest.mark.parametrize("username,url", [
     ("jianwai", "/staff/?tab=all"), ("chaoyang", "/staff/?tab=all"), ("dispatcher", "/staff/?tab=all"),
 ])
@@ -350,12 +340,12 @@ def test_queue_pages_have_no_n_plus_one(app, client, login_as, make_ticket, user
     for _ in range(2):
         make_ticket(Status.HANDLING)
     login_as(username)
-    _count_queries(client, url)              # the first view fills what the process keeps (the filter lists)
+    statements_of(client, url)              # the first view fills what the process keeps (the filter lists)
     app.config["QUEUE_COUNTS_SECONDS"] = 0   # both views count their tabs, in the page's own thread
-    few = _count_queries(client, url)
+    few = statements_of(client, url)
     for _ in range(8):
         make_ticket(Status.HANDLING, via="110105")
-    many = _count_queries(client, url)
+    many = statements_of(client, url)
     assert many == few, (few, many)
 
 
