@@ -15,13 +15,13 @@ FTS_TABLES = ("kb_fts", "ticket_fts")
 
 
 #: columns and indexes that exist on one engine only and are not models (migrations 0007_kb,
-#: 0011_kb_vector, 0012_ticket_vector, 0013_queue_order)
+#: 0011_kb_vector, 0012_ticket_vector, 0013_queue_order, 0015_open_id)
 ENGINE_ONLY = {("column", "search_vector"), ("index", "ix_kb_articles_vector"), ("index", "ix_kb_articles_search"),
                ("index", "ix_ticket_texts_search"), ("index", "ix_ticket_texts_vector"),
                ("index", "ix_ticket_texts_open_vector"), ("index", "ix_tickets_queue_order"),
                ("index", "ix_tickets_queue_new"), ("index", "ix_tickets_open_category"),
                ("index", "ix_tickets_open_urgency"), ("index", "ix_tickets_open_district"),
-               ("index", "ix_tickets_open_street")}
+               ("index", "ix_tickets_open_street"), ("index", "ix_tickets_open_id")}
 
 
 def include_name(name, type_, parent_names) -> bool:
