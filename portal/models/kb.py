@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import event
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.segment import index_tokens
@@ -15,6 +15,8 @@ from .unit import Unit
 class KbArticle(db.Model):
     """知识库: an answer operators give directly and citizens see while typing."""
     __tablename__ = "kb_articles"
+    #: the editor's list, most recently updated first, reads its page from here (migration 0016_kb_updated)
+    __table_args__ = (Index("ix_kb_articles_updated", "updated_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     question: Mapped[str] = mapped_column(String(200))

@@ -142,6 +142,17 @@ def test_list_statements_do_not_grow_with_its_categories_and_units(client, login
     assert statements_of(client, url) == few, "a statement per row"
 
 
+def test_a_search_cut_at_the_limit_says_so(client, login_as, monkeypatch):
+    from portal.web.kb import routes
+    login_as("operator")
+    html = client.get("/staff/kb/", query_string={"q": "停车"}).get_data(as_text=True)
+    n = html.count("<strong>")
+    assert n >= 2 and f"共 {n} 条" in html
+    monkeypatch.setattr(routes, "LIST_LIMIT", n - 1)
+    html = client.get("/staff/kb/", query_string={"q": "停车"}).get_data(as_text=True)
+    assert html.count("<strong>") == n - 1 and f"显示最相关的 {n - 1} 条" in html and "共 " not in html
+
+
 class TestRetireFromTheList:
     @pytest.fixture
     def app_config(self):

@@ -22,7 +22,9 @@ from ...services.tickets import InvalidInput
 from . import bp
 from .forms import ArticleForm, ConfirmForm
 
-LIST_LIMIT = 100
+#: rows a list shows: the most relevant (or most recently updated) first; 100 rows cost a view
+#: more to render than its search (docs/benchmarks/queues-and-load.md, ninth session)
+LIST_LIMIT = 50
 #: what a list row shows of an article, loaded with the list in three statements (loaded row by
 #: row, a list of 100 articles ran a statement per distinct category, parent and unit)
 _LIST_LOADS = (selectinload(KbArticle.category).selectinload(Category.parent), selectinload(KbArticle.owner_unit))
