@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.domain.segment import index_tokens, query_terms
 from portal.extensions import db
@@ -145,3 +145,21 @@ def test_queue_text_filter_counts_and_pages_every_open_match(make_ticket, users)
 
 def now_of(ticket):
     return ticket.updated_at
+
+
+def test_postgresql_searches_the_knowledge_base_in_one_process(backend, parking):
+    """Migration 0017_kb_serial: no parallel scan of kb_articles (a worker ranked no faster and took
+    a second process's CPU), even where the planner would otherwise pick one."""
+    if backend != "postgresql":
+        pytest.skip("parallel query is PostgreSQL's")
+    options = db.session.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'kb_articles'")).scalar()
+    assert "parallel_workers=0" in (options or [])
+    conn = db.session.connection()
+    for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0",
+                    "min_parallel_index_scan_size = 0", "max_parallel_workers_per_gather = 2"):
+        conn.execute(text(f"SET LOCAL {setting}"))
+    stmt = select(KbArticle.id).where(KbArticle.active.is_(True))
+    plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+        "EXPLAIN " + str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))))
+    assert "Gather" not in plan and "Parallel" not in plan, plan
+    assert parking[0].id in [a.id for a in search.search_kb("停车收费")]
