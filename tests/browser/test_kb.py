@@ -51,3 +51,16 @@ def test_operator_writes_an_article_and_answers_with_it(live_server, page, make_
     db.session.expire_all()
     ticket = db.session.get(Ticket, t.id)
     assert ticket.status is Status.ANSWERED and "App地图" in ticket.answer
+
+
+def test_the_list_scrolls_sideways_on_a_phone_instead_of_squeezing_its_columns(live_server, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, live_server)
+    page.goto(live_server + "/staff/kb/?q=停车")
+    widths = page.eval_on_selector_all("table.kb-table tbody tr:first-child td",
+                                       "cells => cells.map(c => c.getBoundingClientRect().width)")
+    assert len(widths) == 6 and min(widths[:4]) >= 48, widths          # no column one character wide
+    wrap = page.eval_on_selector(".table-wrap", "w => [w.scrollWidth, w.clientWidth]")
+    assert wrap[0] > wrap[1]                                              # the table scrolls in its wrapper...
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390   # ...not the page
+    assert axe_violations(page) == []
