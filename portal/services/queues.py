@@ -535,25 +535,20 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         ordered = matching().order_by(*queue_order(filters.sort, walk=False))
         every = db.session.connection().execute(ordered, params).scalars().all()   # plain ids: no ORM rows
         total, ids = len(every), every[start:start + PAGE_SIZE]
-    elif by_words:
-        # PostgreSQL: the page and the number of matches from one pass over the matches (a window
-        # count), not every matching id brought back (6,362 for 小区 at the center)
-        got = db.session.connection().execute(
-            matching().order_by(*queue_order(filters.sort, walk=False)).add_columns(func.count().over())
-            .limit(PAGE_SIZE).offset(start), params).all()
-        ids = [r[0] for r in got]
-        total = got[0][1] if got else (count() if start else 0)
     elif tab_counts is not None and tab in tab_counts and not filters.narrows:
         total = tab_counts[tab]
         ids = page(total)
-    elif not sqlite and tab_counts and tab_counts.get(tab, most + 1) <= most:
-        # PostgreSQL, a filtered page of a small tab (a street's work, the center's intake): the
-        # page and the number of matches from one read and sort of the tab (a window count)
+    elif not sqlite and (by_words or (tab_counts and tab_counts.get(tab, most + 1) <= most)):
+        # PostgreSQL, a word search or a filtered page of a small tab (a street's work, the
+        # center's intake): the page and the number of matches from one pass over the matches or
+        # one read and sort of the tab (a window count), not every matching id brought back
+        # (6,362 for 小区 at the center)
         got = db.session.connection().execute(
             matching().order_by(*queue_order(filters.sort, walk=False)).add_columns(func.count().over())
             .limit(PAGE_SIZE).offset(start), params).all()
         ids = [r[0] for r in got]
-        total = got[0][1] if got else count()
+        # no row: past the last page (count them), or no match at all for a word search's first page
+        total = got[0][1] if got else (count() if start or not by_words else 0)
     else:
         # a filtered page of a big tab (or SQLite's): the number of matches first, a count that
         # reads the index without keeping rows (a window count kept every match, 71,000 for a week
