@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, g, make_response, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from ..domain.deadlines import to_local
 from ..domain.lifecycle import IllegalTransition
 from ..domain.privacy import mask_name, mask_phone
 from ..extensions import db, login_manager
+from ..security import new_request_id
 from ..services.tickets import Conflict, InvalidInput, NotPermitted
 from . import i18n
 from .i18n import gettext as _
@@ -64,7 +64,7 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _request_id():
-        g.request_id = secrets.token_hex(6)
+        g.request_id = new_request_id()
 
     @app.after_request
     def _headers(response):

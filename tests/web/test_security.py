@@ -217,3 +217,11 @@ def test_driving_the_app_leaves_no_phone_name_or_password_in_the_logs(client, ap
     assert "notify" in caplog.text                       # the logs did capture the run
     for secret in (PHONE, EMAIL, TEST_PASSWORD, NAME):
         assert secret not in caplog.text, secret
+
+
+def test_an_error_id_never_looks_like_a_phone_number(monkeypatch):
+    """The log masks runs of digits that look like phones; an id drawn like one is drawn again."""
+    from portal import security
+    drawn = iter(["13812345678d", "1234567abcde", "a1b2c3d4e5f6"])
+    monkeypatch.setattr(security.secrets, "token_hex", lambda n: next(drawn))
+    assert security.new_request_id() == "a1b2c3d4e5f6"
