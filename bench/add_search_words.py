@@ -54,15 +54,21 @@ def add_words(db, index_tokens, open_statuses: list[str]) -> None:
     conn.execute(text("SET LOCAL maintenance_work_mem = '2GB'"))
     t0 = time.perf_counter()
     result = conn.execute(text("""
-        INSERT INTO ticket_texts (ticket_id, tokens, ticket_open)
-        SELECT t.id, concat_ws(' ', nullif(wt.tokens, ''), nullif(wc.tokens, ''), nullif(wa.tokens, '')),
-               t.status = ANY(:open)
+        INSERT INTO ticket_texts (ticket_id, tokens)
+        SELECT t.id, concat_ws(' ', nullif(wt.tokens, ''), nullif(wc.tokens, ''), nullif(wa.tokens, ''))
         FROM tickets t
         JOIN bench_words_content wc ON wc.value = coalesce(t.content, '')
         JOIN bench_words_title wt ON wt.value = coalesce(t.title, '')
         JOIN bench_words_address wa ON wa.value = coalesce(t.address, '')
-        ON CONFLICT (ticket_id) DO NOTHING"""), {"open": open_statuses})
+        ON CONFLICT (ticket_id) DO NOTHING"""))
     print(f"{result.rowcount} rows into ticket_texts in {time.perf_counter() - t0:.1f} s", flush=True)
+    # the open requests' words on their own (migration 0018_open_texts), as services.tickets keeps them
+    result = conn.execute(text("""
+        INSERT INTO ticket_open_texts (ticket_id, tokens)
+        SELECT t.id, tt.tokens FROM tickets t JOIN ticket_texts tt ON tt.ticket_id = t.id
+        WHERE t.status = ANY(:open)
+        ON CONFLICT (ticket_id) DO NOTHING"""), {"open": open_statuses})
+    print(f"{result.rowcount} rows into ticket_open_texts", flush=True)
     for _, definition in indexes:
         t0 = time.perf_counter()
         conn.execute(text(definition))
@@ -94,6 +100,7 @@ def main(argv=None) -> int:
             print(f"{args.articles - have} articles (ORM, segmented) in {time.perf_counter() - t0:.1f} s", flush=True)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.execute(text("VACUUM ANALYZE ticket_texts"))
+            c.execute(text("VACUUM ANALYZE ticket_open_texts"))
             c.execute(text("VACUUM ANALYZE kb_articles"))
         print(f"done at {NOW:%Y-%m-%d} reference", flush=True)
     return 0

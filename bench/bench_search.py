@@ -113,7 +113,7 @@ def build(app, n_articles: int, n_requests: int, rng: random.Random) -> None:
     from flask_migrate import upgrade
     from portal.domain.segment import index_tokens
     from portal.extensions import db
-    from portal.models import Category, Ticket, TicketText, Unit
+    from portal.models import Category, Ticket, TicketOpenText, TicketText, Unit
     from portal.services.seed import seed_all
 
     t0 = time.perf_counter()
@@ -138,9 +138,9 @@ def build(app, n_articles: int, n_requests: int, rng: random.Random) -> None:
         pool.append((code, content[:30], content, address, index_tokens(f"{content[:30]} {content} {address}")))
     defaults = {c.name: c.default.arg for c in Ticket.__table__.columns
                 if c.default is not None and not callable(c.default.arg)}
-    tickets, texts = Ticket.__table__, TicketText.__table__
+    tickets, texts, open_texts = Ticket.__table__, TicketText.__table__, TicketOpenText.__table__
     conn = db.session.connection()
-    batch_t, batch_x = [], []
+    batch_t, batch_x, batch_o = [], [], []
     start = NOW - timedelta(days=365)
     step = timedelta(days=365) / n_requests
     for i in range(1, n_requests + 1):
@@ -159,11 +159,15 @@ def build(app, n_articles: int, n_requests: int, rng: random.Random) -> None:
                    status="closed" if closed else "accepted", closed_at=at + timedelta(days=3) if closed else None,
                    created_at=at, updated_at=at, version=1)
         batch_t.append(row)
-        batch_x.append({"ticket_id": i, "tokens": tokens, "ticket_open": not closed})
+        batch_x.append({"ticket_id": i, "tokens": tokens})
+        if not closed:
+            batch_o.append({"ticket_id": i, "tokens": tokens})
         if len(batch_t) == 10_000:
             conn.execute(tickets.insert(), batch_t)
             conn.execute(texts.insert(), batch_x)
-            batch_t, batch_x = [], []
+            if batch_o:
+                conn.execute(open_texts.insert(), batch_o)
+            batch_t, batch_x, batch_o = [], [], []
             if i % 100_000 == 0:
                 db.session.commit()
                 conn = db.session.connection()
@@ -171,6 +175,8 @@ def build(app, n_articles: int, n_requests: int, rng: random.Random) -> None:
     if batch_t:
         conn.execute(tickets.insert(), batch_t)
         conn.execute(texts.insert(), batch_x)
+        if batch_o:
+            conn.execute(open_texts.insert(), batch_o)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"SELECT setval('tickets_id_seq', {n_requests})"))

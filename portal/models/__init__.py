@@ -8,7 +8,7 @@ from .open311 import ApiKey, Open311Request, UnitContact
 from .outbox import OutboxMessage
 from .ranking import RankingRow, RankingSettings, RankingSnapshot
 from .scheduler import JobRun, SchedulerLock
-from .search import TicketRepeat, TicketText
+from .search import TicketOpenText, TicketRepeat, TicketText
 from .ticket import Attachment, Callback, Ticket, TicketEvent, TicketUnit
 from .unit import Unit
 from .user import User
@@ -35,6 +35,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketRepeat",
+    "TicketOpenText",
     "TicketText",
     "TicketUnit",
     "Topic",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Text, false
+from sqlalchemy import DateTime, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -15,10 +15,11 @@ FTS_TABLES = ("kb_fts", "ticket_fts")
 
 
 #: columns and indexes that exist on one engine only and are not models (migrations 0007_kb,
-#: 0011_kb_vector, 0012_ticket_vector, 0013_queue_order, 0015_open_id)
+#: 0011_kb_vector, 0012_ticket_vector, 0013_queue_order, 0015_open_id, 0018_open_texts)
 ENGINE_ONLY = {("column", "search_vector"), ("index", "ix_kb_articles_vector"), ("index", "ix_kb_articles_search"),
                ("index", "ix_ticket_texts_search"), ("index", "ix_ticket_texts_vector"),
-               ("index", "ix_ticket_texts_open_vector"), ("index", "ix_tickets_queue_order"),
+               ("index", "ix_ticket_texts_open_vector"), ("index", "ix_ticket_open_texts_vector"),
+               ("index", "ix_tickets_queue_order"),
                ("index", "ix_tickets_queue_new"), ("index", "ix_tickets_open_category"),
                ("index", "ix_tickets_open_urgency"), ("index", "ix_tickets_open_district"),
                ("index", "ix_tickets_open_street"), ("index", "ix_tickets_open_id")}
@@ -36,16 +37,29 @@ class TicketText(db.Model):
     """A request's title, content and address segmented into words (分词), written at intake.
 
     SQLite indexes ``tokens`` in the FTS5 table ``ticket_fts`` (kept by triggers), PostgreSQL
-    in GIN indexes over the generated column ``search_vector`` (``to_tsvector('simple', tokens)``): one
-    over every request, one over the open ones.
+    in a GIN index over the generated column ``search_vector`` (``to_tsvector('simple', tokens)``).
+    The open requests' words are also in ``TicketOpenText``.
     """
     __tablename__ = "ticket_texts"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
     tokens: Mapped[str] = mapped_column(Text, default="")
-    #: whether the request is open, kept by services.tickets.perform with the status: PostgreSQL indexes
-    #: the open requests' words on their own for the queue's word filter (migration 0012_ticket_vector)
-    ticket_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
+
+
+class TicketOpenText(db.Model):
+    """The open requests' words alone (migration 0018_open_texts): a row while the request is open
+    (its status in ``OPEN``), written at intake with its ``TicketText`` and deleted or written again
+    by ``services.tickets.perform`` in the flush that changes the status.
+
+    The staff queue's word filter and the search for similar or duplicate requests look only among
+    open requests. Beside 10,000,000 requests' words (8 GB) each match read a page of their own
+    table, rarely in memory; this table holds the ~86,000 open ones (tens of MB) and stays there.
+    PostgreSQL indexes it in a GIN index over a generated ``search_vector``, as ``ticket_texts``.
+    """
+    __tablename__ = "ticket_open_texts"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
+    tokens: Mapped[str] = mapped_column(Text, default="")
 
 
 class TicketRepeat(db.Model):

@@ -128,7 +128,7 @@ def similar_open_requests(text: str, street_id: int | None, limit: int = 3) -> l
     if street_id is None or len(terms) < 2:
         return []
     found = search.similar_tickets(terms, limit=limit, min_share=max(2 / len(terms), 1 / 3),
-                                   where=(Ticket.street_id == street_id, Ticket.status.in_(list(OPEN))))
+                                   where=(Ticket.street_id == street_id, Ticket.status.in_(list(OPEN))), open_only=True)
     out = []
     for t, _share in found:
         excerpt = ""

@@ -495,9 +495,11 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
                 # and checks each against the matches instead
                 conds.append(false() if words is None else (Ticket.id + 0).in_(words))
             else:
-                # PostgreSQL: the matches from the open requests' own word index (migration
-                # 0012_ticket_vector). A unit's few open requests are hashed against them (IN); the
-                # center's are all of the city's, so there each match is looked up instead, as one
+                # PostgreSQL: the matches from the open requests' own words (ticket_open_texts,
+                # migration 0018_open_texts: tens of MB that stay in memory, where each match read
+                # a page of every request's 8 GB of words at 10,000,000 requests). A unit's few
+                # open requests are hashed against them (IN); the center's are all of the city's,
+                # so there each match is looked up instead, as one
                 # array, in ix_tickets_open_id (migration 0015_open_id: what the tabs test and the
                 # order, by id). Hashed, the center's 2,078 matches of 路灯 at 10,000,000 requests
                 # read 86,045 open requests (18 ms); looked up, 8 ms. (An array's length is unknown

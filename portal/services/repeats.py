@@ -64,7 +64,7 @@ def merge_candidates(ticket: Ticket, limit: int = 5) -> list[tuple[Ticket, float
     open_statuses = [s for s in Status if s not in TERMINAL]
     return search.similar_tickets(
         search.terms_of_ticket(ticket), exclude_id=ticket.id, limit=limit, min_share=NEAR_DUPLICATE_SHARE,
-        where=(Ticket.street_id == ticket.street_id, Ticket.status.in_(open_statuses)))
+        where=(Ticket.street_id == ticket.street_id, Ticket.status.in_(open_statuses)), open_only=True)
 
 
 def repeat_rates(month_start: datetime, month_end: datetime) -> dict[int, tuple[int, int]]:

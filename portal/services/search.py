@@ -9,6 +9,10 @@ update) and ``ticket_texts.tokens`` (written by ``create_ticket``). The engines 
 * PostgreSQL: GIN indexes over stored, generated ``to_tsvector('simple', ...)`` columns
   (migrations 0011_kb_vector, 0012_ticket_vector), ranked by ``ts_rank``.
 
+The open requests' words are also kept on their own (``ticket_open_texts``, 0018_open_texts), for
+the searches that look only among open requests: the staff queue's word filter, similar requests
+and merge candidates.
+
 A query is segmented the same way; only words made of letters and digits reach the engine, each
 quoted, so punctuation, FTS/tsquery operators and SQL never do. A query with no word finds nothing.
 """
@@ -16,11 +20,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Boolean, Float, Integer, bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import Float, Integer, bindparam, column, func, literal_column, select, table, text
 
+from ..domain.lifecycle import OPEN
 from ..domain.segment import fts5_query, index_tokens, query_terms, tsquery
 from ..extensions import db
-from ..models import KbArticle, Ticket, TicketText
+from ..models import KbArticle, Ticket, TicketOpenText, TicketText
 
 KB_WEIGHTS = (4.0, 1.0)     # bm25 column weights: question+keywords, answer
 #: the knowledge base's words: a stored, generated tsvector column on PostgreSQL (migration 0011_kb_vector),
@@ -29,6 +34,8 @@ PG_KB_VECTOR = "kb_articles.search_vector"
 #: the requests' words, likewise (migration 0012_ticket_vector): checked and ranked without re-parsing,
 #: with word statistics for the planner
 PG_TICKET_VECTOR = "ticket_texts.search_vector"
+#: the open requests' words alone (migration 0018_open_texts)
+PG_OPEN_VECTOR = "ticket_open_texts.search_vector"
 #: on SQLite, how many of a street's newest matching-scope requests are weighed for similarity
 SQLITE_CANDIDATES = 500
 
@@ -89,38 +96,53 @@ def ticket_tokens(title: str | None, content: str | None, address: str | None) -
 
 
 def index_ticket(ticket: Ticket) -> TicketText:
-    """Segment a new request's title, content and address into its search row (same transaction)."""
+    """Segment a new request's title, content and address into its search row, and into the open
+    requests' words while it is open (same transaction)."""
     row = TicketText(ticket_id=ticket.id, tokens=ticket_tokens(ticket.title, ticket.content, ticket.address))
     db.session.add(row)
+    if ticket.status in OPEN:
+        db.session.add(TicketOpenText(ticket_id=ticket.id, tokens=row.tokens))
     return row
 
 
 _TICKET_FTS = table("ticket_fts", column("rowid", Integer), column("ticket_fts"))
-_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"), column("ticket_open", Boolean))
+_TICKET_TEXTS = table("ticket_texts", column("ticket_id", Integer), column("tokens"))
+_OPEN_TEXTS = table("ticket_open_texts", column("ticket_id", Integer), column("tokens"))
 
 
-def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None, within=None):
+def _pg_words(open_only: bool):
+    """PostgreSQL: the table of words to search and its vector, the open requests' alone or all."""
+    if open_only:
+        return _OPEN_TEXTS, literal_column(PG_OPEN_VECTOR)
+    return _TICKET_TEXTS, literal_column(PG_TICKET_VECTOR)
+
+
+def ticket_ranked(query: str, *, every: bool = False, terms: list[str] | None = None, within=None,
+                  open_only: bool = False):
     """A subquery (id, rank) of requests matching the query's words (any, or ``every`` one);
     lower rank = better. ``within``: a select of request ids to look among (say, the open ones
-    at one street), so the engine weighs only those. None when there is no word to look for."""
+    at one street), so the engine weighs only those; ``open_only``: only open requests (on
+    PostgreSQL from their own words). None when there is no word to look for."""
     if terms is None:
         terms = query_terms(query, search_mode=not every)
     if not terms:
         return None
     if _engine() == "postgresql":
-        vector = literal_column(PG_TICKET_VECTOR)
+        words, vector = _pg_words(open_only)
         q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=every)))
-        stmt = (select(_TICKET_TEXTS.c.ticket_id.label("id"),
+        stmt = (select(words.c.ticket_id.label("id"),
                        (-func.ts_rank(vector, q, 1)).label("rank"))
                 .where(vector.op("@@")(q)))
         if within is not None:
-            stmt = stmt.where(_TICKET_TEXTS.c.ticket_id.in_(within))
+            stmt = stmt.where(words.c.ticket_id.in_(within))
     else:
         fts = literal_column("ticket_fts")
         stmt = (select(_TICKET_FTS.c.rowid.label("id"), func.bm25(fts).label("rank"))
                 .where(fts.op("MATCH")(bindparam("tq", fts5_query(terms, every=every)))))
         if within is not None:
             stmt = stmt.where(_TICKET_FTS.c.rowid.in_(within))
+        if open_only:
+            stmt = stmt.where(_TICKET_FTS.c.rowid.in_(select(_OPEN_TEXTS.c.ticket_id)))
     return stmt.subquery("ticket_ranked")
 
 
@@ -128,8 +150,8 @@ def ticket_match_ids(query: str, *, open_only: bool = False, from_id=None):
     """For filters (the staff queue): ids of requests containing every word of ``query``, as a
     select for ``Ticket.id.in_(...)``; None when the query has no word. Nothing is ranked.
 
-    ``open_only``: only open requests. PostgreSQL reads them from the partial GIN index over the
-    open requests' words (migration 0012_ticket_vector), however common the words are in the
+    ``open_only``: only open requests. PostgreSQL reads them from the open requests' own words
+    (``ticket_open_texts``, migration 0018_open_texts), however common the words are in the
     city's history. ``from_id`` (a value or a scalar subquery): only requests from this id on; on
     SQLite the queue passes its oldest open request, so FTS5 reads only the recent end of a common
     word's matches (open work is recent, and ids grow with time)."""
@@ -137,51 +159,53 @@ def ticket_match_ids(query: str, *, open_only: bool = False, from_id=None):
     if not terms:
         return None
     if _engine() == "postgresql":
-        vector = literal_column(PG_TICKET_VECTOR)
+        words, vector = _pg_words(open_only)
         q = func.to_tsquery(literal_column("'simple'"), bindparam("tq", tsquery(terms, every=True)))
-        stmt = select(_TICKET_TEXTS.c.ticket_id).where(vector.op("@@")(q))
-        if open_only:
-            stmt = stmt.where(_TICKET_TEXTS.c.ticket_open)
-        elif from_id is not None:
-            stmt = stmt.where(_TICKET_TEXTS.c.ticket_id >= from_id)
+        stmt = select(words.c.ticket_id).where(vector.op("@@")(q))
+        if from_id is not None and not open_only:
+            stmt = stmt.where(words.c.ticket_id >= from_id)
         return stmt
     fts = literal_column("ticket_fts")
     stmt = select(_TICKET_FTS.c.rowid).where(fts.op("MATCH")(bindparam("tq", fts5_query(terms, every=True))))
     if from_id is not None:
         stmt = stmt.where(_TICKET_FTS.c.rowid >= from_id)
+    if open_only:
+        stmt = stmt.where(_TICKET_FTS.c.rowid.in_(select(_OPEN_TEXTS.c.ticket_id)))
     return stmt
 
 
 def similar_tickets(query_or_terms, *, where=(), limit: int = 5, min_share: float = 0.0,
-                    exclude_id: int | None = None) -> list[tuple[Ticket, float]]:
+                    exclude_id: int | None = None, open_only: bool = False) -> list[tuple[Ticket, float]]:
     """Requests whose words best match, with the share of the query's words each contains
-    (0..1), best first; ``where`` narrows them (same street, open...), ``min_share`` drops
-    weak matches. Only the best ``limit * 4`` by rank are weighed, so this stays one indexed query."""
+    (0..1), best first; ``where`` narrows them (same street...), ``open_only`` keeps open requests
+    (searched among their own words), ``min_share`` drops weak matches. Only the best
+    ``limit * 4`` by rank are weighed, so this stays one indexed query."""
     terms = query_or_terms if isinstance(query_or_terms, list) else query_terms(query_or_terms)
     within = select(Ticket.id).where(*where) if where else None
     if within is not None and exclude_id is not None:
         within = within.where(Ticket.id != exclude_id)
     if not terms:
         return []
+    words = TicketOpenText if open_only else TicketText
     if within is not None and _engine() == "sqlite":
         # FTS5 cannot narrow a MATCH to a set of rowids (it reads every match in the city, then
         # filters): among one street's requests, weigh the newest candidates' words directly.
-        stmt = (select(Ticket, TicketText.tokens).join(TicketText, TicketText.ticket_id == Ticket.id)
+        stmt = (select(Ticket, words.tokens).join(words, words.ticket_id == Ticket.id)
                 .where(Ticket.id.in_(within)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
                 .limit(SQLITE_CANDIDATES))
     elif within is not None:
         # the best candidates by their words alone, then only those requests read: joined to the
         # requests before ranking, PostgreSQL read every open request of the street from the table
         # (216 rows for 20 kept; at 10,000,000 requests each on its own page)
-        ranked = ticket_ranked("", terms=terms, within=within)
+        ranked = ticket_ranked("", terms=terms, within=within, open_only=open_only)
         best = (select(ranked.c.id, ranked.c.rank).order_by(ranked.c.rank, ranked.c.id.desc())
                 .limit(limit * 4).subquery("best"))
-        stmt = (select(Ticket, TicketText.tokens).join(best, best.c.id == Ticket.id)
-                .join(TicketText, TicketText.ticket_id == Ticket.id).order_by(best.c.rank, Ticket.id.desc()))
+        stmt = (select(Ticket, words.tokens).join(best, best.c.id == Ticket.id)
+                .join(words, words.ticket_id == Ticket.id).order_by(best.c.rank, Ticket.id.desc()))
     else:
-        ranked = ticket_ranked("", terms=terms)
-        stmt = (select(Ticket, TicketText.tokens).join(ranked, ranked.c.id == Ticket.id)
-                .join(TicketText, TicketText.ticket_id == Ticket.id)
+        ranked = ticket_ranked("", terms=terms, open_only=open_only)
+        stmt = (select(Ticket, words.tokens).join(ranked, ranked.c.id == Ticket.id)
+                .join(words, words.ticket_id == Ticket.id)
                 .order_by(ranked.c.rank, Ticket.id.desc()).limit(limit * 4))
         if exclude_id is not None:
             stmt = stmt.where(Ticket.id != exclude_id)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, false, select, true, update
+from sqlalchemy import delete, exists, false, select, true
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +24,7 @@ from ..domain.tracking import new_query_code, new_tracking_number
 from ..extensions import db
 from . import notify
 from .settings import calendar
-from ..models import Callback, Category, CategoryDeadline, Ticket, TicketEvent, TicketText, TicketUnit, Unit
+from ..models import Callback, Category, CategoryDeadline, Ticket, TicketEvent, TicketOpenText, TicketUnit, Unit
 
 A = Action
 MAX_TEXT = 2000
@@ -230,9 +230,10 @@ def perform(ticket: Ticket, action: Action, actor: Actor, now: datetime, *,
         for tu in ticket.units:                  # the queues' scope index (TicketUnit.ticket_open)
             if tu.ticket_open is not is_open:
                 tu.ticket_open = is_open
-        if (from_status in OPEN) is not is_open:  # the open requests' word index (TicketText.ticket_open)
-            db.session.execute(update(TicketText).where(TicketText.ticket_id == ticket.id)
-                               .values(ticket_open=is_open).execution_options(synchronize_session=False))
+        if from_status in OPEN and not is_open:  # the open requests' words (TicketOpenText), written at
+            # intake; no action leads from a closed status back to an open one (lifecycle's table)
+            db.session.execute(delete(TicketOpenText).where(TicketOpenText.ticket_id == ticket.id)
+                               .execution_options(synchronize_session=False))
         if to_status in TERMINAL and ticket.closed_at is None:
             ticket.closed_at = now
         event = _event(ticket, action, from_status, to_status, actor, now, note=outcome.note,

@@ -141,6 +141,8 @@ def test_postgresql_looks_the_center_word_matches_up_by_id(backend, demo, users,
     assert total > 0 and len(seen) == 2
     (center_sql, parameters), (street_sql, _) = seen
     assert "= ANY (CAST((SELECT array_agg" in center_sql and "ANY" not in street_sql
+    for sql in (center_sql, street_sql):     # the open requests' own words (migration 0018_open_texts)
+        assert "ticket_open_texts" in sql and "ticket_texts" not in sql.replace("ticket_open_texts", ""), sql
     conn = db.session.connection()
     conn.execute(text("SET LOCAL enable_seqscan = off"))
     plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + center_sql, parameters))

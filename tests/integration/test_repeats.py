@@ -69,3 +69,28 @@ def test_near_duplicates_at_the_same_street_are_merge_candidates(make_ticket):
     found = repeats.merge_candidates(target)
     assert [t.id for t, _ in found] == [near.id]            # same street, open, most words shared
     assert found[0][1] >= repeats.NEAR_DUPLICATE_SHARE
+
+
+def test_similar_and_merge_candidates_search_only_the_open_requests_words(make_ticket):
+    """Both look among the open requests' own words (ticket_open_texts, migration 0018_open_texts),
+    never in every request's (ticket_texts: 8 GB at 10,000,000 requests, a page read per match)."""
+    from sqlalchemy import event
+
+    from portal.services.intake import similar_open_requests
+    text = "小区门口垃圾桶已经满了三天没有清运，气味很大，招来很多蚊蝇。"
+    target = make_ticket(S.ACCEPTED, category="SRHW-LJQY", content=text, citizen_phone="13900000021")
+    near = make_ticket(S.HANDLING, category="SRHW-LJQY", citizen_phone="13900000022",
+                       content="我们小区门口的垃圾桶满了三天了还没有清运，气味很大。")
+    seen = []
+    listener = lambda *args: seen.append(args[2])           # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        found = repeats.merge_candidates(target)
+        similar = similar_open_requests(text, target.street_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [t.id for t, _ in found] == [near.id]
+    assert len(similar) == 2                                 # the target and the near one, both open
+    searches = [s for s in seen if "ticket_open_texts" in s]
+    assert len(searches) == 2, seen
+    assert not [s for s in seen if "ticket_texts" in s.replace("ticket_open_texts", "")], seen

@@ -39,8 +39,10 @@ def test_upgrade_from_0001_keeps_data(tmp_path):
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT source FROM callbacks WHERE id = 1")).scalar() == "center"
             assert conn.execute(text("SELECT locale, reply FROM tickets WHERE id = 1")).one() == ("zh", "已修复")
-            # 0007 segmented its words, 0012 marked them open (the request awaits the callback)
-            assert conn.execute(text("SELECT ticket_open FROM ticket_texts WHERE ticket_id = 1")).scalar() == 1
+            # 0007 segmented its words, 0018 copied them to the open requests' (it awaits the callback)
+            words = conn.execute(text("SELECT tokens FROM ticket_texts WHERE ticket_id = 1")).scalar()
+            assert "维修" in words.split()
+            assert conn.execute(text("SELECT tokens FROM ticket_open_texts WHERE ticket_id = 1")).scalar() == words
         tables = set(inspect(db.engine).get_table_names())
         assert {"outbox", "attachments", "audit_log", "kb_articles"} <= tables
         downgrade(revision="0001")
