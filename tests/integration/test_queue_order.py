@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event, select, text
 
 from portal.domain.lifecycle import OPEN, Status
+from portal.domain.segment import query_terms
 from portal.extensions import db
-from portal.models import Ticket
+from portal.models import Ticket, TicketText
 from portal.services import queues
 from portal.services.seed import DemoBuilder
 
@@ -174,3 +175,35 @@ def test_a_unit_walks_its_tab_sooner_than_the_center(backend, demo, users, now, 
     assert sorted_ and "NULLS LAST" not in sorted_[-1], sorted_       # the center's demo tab is small: sorted
     monkeypatch.setattr(queues, "SORT_AT_MOST_UNIT", mine)
     assert "NULLS LAST" not in _ordered_statements(street.actor(), street.unit.path, now)[-1]
+
+
+def test_a_big_unit_intersects_its_open_requests_with_the_word_matches(backend, demo, users, now, monkeypatch):
+    """PostgreSQL: a unit holding many open requests (a district) intersects them with a word
+    filter's matches instead of checking each of its requests' words in turn; the same requests,
+    total and order as the join a small unit keeps, and as the rule says."""
+    district = users["chaoyang"]
+    actor, path = district.actor(), district.unit.path
+    mine = [t for t in db.session.scalars(select(Ticket).where(Ticket.status.in_(list(OPEN))))
+            if t.id in set(db.session.scalars(queues.unit_scope_ids(actor, path)))]
+    words = [w for t in mine for w in db.session.get(TicketText, t.id).tokens.split()
+             if len(w) >= 2 and query_terms(w, search_mode=False) == [w]]
+    word = max(set(words), key=words.count)                 # the district's commonest word
+    expected = _expected([t for t in mine if word in db.session.get(TicketText, t.id).tokens.split()])
+    assert 2 <= len(expected) < len(mine)
+    counts = queues.counts(actor, now, path, fresh=True)
+
+    def pages(tab_counts):
+        out, page = [], 1
+        while True:
+            found, total = queues.rows(actor, "all", queues.parse_filters({"q": word, "page": str(page)}), now, path,
+                                       tab_counts=tab_counts)
+            out += [r.id for r in found]
+            if len(out) >= total or not found:
+                return out, total
+            page += 1
+    joined = pages(None)
+    monkeypatch.setattr(queues, "WORDS_INTERSECT_FROM", 0)
+    seen = _statements_of(lambda: pages(counts), "ORDER BY")
+    intersected = pages(counts)
+    assert joined == intersected == (expected, len(expected))
+    assert any("INTERSECT ALL" in s for s, _ in seen) == (backend == "postgresql")     # SQLite: FTS5's own way
