@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.domain.lifecycle import Action, Status
 from portal.extensions import db
@@ -140,6 +140,16 @@ def test_list_statements_do_not_grow_with_its_categories_and_units(client, login
     html = client.get(url).get_data(as_text=True)
     assert "政策咨询第11号问题怎么办理" in html and cats[11].name in html and owners[11].name in html
     assert statements_of(client, url) == few, "a statement per row"
+    seen = []
+    listener = lambda *args: seen.append(args[2])           # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    lists = [s for s in seen if "kb_articles.question" in s]
+    assert len(lists) == 1 and "JOIN categories" in lists[0] and "JOIN units" in lists[0], lists    # one statement
+    assert "kb_articles.answer" not in lists[0] and "search_body" not in lists[0].split("FROM")[0]   # no long column
 
 
 def test_a_search_cut_at_the_limit_says_so(client, login_as, monkeypatch):

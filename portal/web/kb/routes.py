@@ -12,7 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, load_only
 
 from ...domain.deadlines import from_local, to_local, utcnow
 from ...extensions import db
@@ -25,9 +25,14 @@ from .forms import ArticleForm, ConfirmForm
 #: rows a list shows: the most relevant (or most recently updated) first; 100 rows cost a view
 #: more to render than its search (docs/benchmarks/queues-and-load.md, ninth session)
 LIST_LIMIT = 50
-#: what a list row shows of an article, loaded with the list in three statements (loaded row by
-#: row, a list of 100 articles ran a statement per distinct category, parent and unit)
-_LIST_LOADS = (selectinload(KbArticle.category).selectinload(Category.parent), selectinload(KbArticle.owner_unit))
+#: what a list row shows of an article, loaded with the list in its one statement: the category,
+#: its parent and the unit joined (loaded row by row, a list of 100 articles ran a statement per
+#: distinct category, parent and unit; loaded after it, three more round trips), and none of the
+#: long columns (the answer and the segmented words, kilobytes an article) that the list never shows
+_LIST_LOADS = (load_only(KbArticle.id, KbArticle.question, KbArticle.keywords, KbArticle.category_id,
+                         KbArticle.owner_unit_id, KbArticle.valid_from, KbArticle.valid_to, KbArticle.active,
+                         raiseload=True),
+               joinedload(KbArticle.category).joinedload(Category.parent), joinedload(KbArticle.owner_unit))
 
 
 @bp.before_request
