@@ -46,31 +46,29 @@ def _engine() -> str:
 
 # --- knowledge base ------------------------------------------------------------------------
 
-def kb_ranked(query: str):
-    """A subquery (id, rank) of the articles matching any word of ``query``, lower rank = better;
-    None when the query has no word to look for."""
-    terms = query_terms(query)
-    if not terms:
-        return None
-    if _engine() == "postgresql":
-        sql = text(f"SELECT kb_articles.id AS id, -ts_rank({PG_KB_VECTOR}, q.q, 1) AS rank "
-                   f"FROM kb_articles, to_tsquery('simple', :kbq) AS q(q) WHERE {PG_KB_VECTOR} @@ q.q"
-                   ).bindparams(kbq=tsquery(terms))
-    else:
-        sql = text(f"SELECT rowid AS id, bm25(kb_fts, {KB_WEIGHTS[0]}, {KB_WEIGHTS[1]}) AS rank "
-                   "FROM kb_fts WHERE kb_fts MATCH :kbq").bindparams(kbq=fts5_query(terms))
-    return sql.columns(id=Integer, rank=Float).subquery("kb_ranked")
-
-
 def search_kb(query: str, *, today: date | None = None, category_id: int | None = None,
               include_retired: bool = False, limit: int = 10, min_terms: int = 1, options=()) -> list[KbArticle]:
-    """Articles best matching ``query`` first. ``today`` keeps only articles valid that day;
-    ``min_terms`` drops articles sharing fewer of the query's words (for suggestions to citizens);
-    ``options``: loader options for the articles (what the caller shows of each)."""
-    ranked = kb_ranked(query)
-    if ranked is None:
+    """Articles best matching ``query`` first (any of its words; none when it has no word).
+    ``today`` keeps only articles valid that day; ``min_terms`` drops articles sharing fewer of the
+    query's words (for suggestions to citizens); ``options``: loader options for the articles
+    (what the caller shows of each)."""
+    terms = query_terms(query)
+    if not terms:
         return []
-    stmt = select(KbArticle).join(ranked, ranked.c.id == KbArticle.id).options(*options)
+    if _engine() == "postgresql":
+        # matched and ranked in the article's own row: joined to a ranked subquery of the same
+        # table, PostgreSQL read all 10,000 articles to hash them against 停车收费's 1,407 matches
+        # (13 ms where the search alone takes 5)
+        vector = literal_column(PG_KB_VECTOR)
+        q = func.to_tsquery(literal_column("'simple'"), bindparam("kbq", tsquery(terms)))
+        rank = -func.ts_rank(vector, q, 1)
+        stmt = select(KbArticle).where(vector.op("@@")(q)).options(*options)
+    else:
+        ranked = (text(f"SELECT rowid AS id, bm25(kb_fts, {KB_WEIGHTS[0]}, {KB_WEIGHTS[1]}) AS rank "
+                       "FROM kb_fts WHERE kb_fts MATCH :kbq").bindparams(kbq=fts5_query(terms))
+                  .columns(id=Integer, rank=Float).subquery("kb_ranked"))
+        rank = ranked.c.rank
+        stmt = select(KbArticle).join(ranked, ranked.c.id == KbArticle.id).options(*options)
     if not include_retired:
         stmt = stmt.where(KbArticle.active.is_(True))
     if today is not None:
@@ -79,7 +77,7 @@ def search_kb(query: str, *, today: date | None = None, category_id: int | None 
     if category_id is not None:
         stmt = stmt.where(KbArticle.category_id == category_id)
     fetch = limit if min_terms <= 1 else limit * 4
-    articles = list(db.session.scalars(stmt.order_by(ranked.c.rank, KbArticle.id).limit(fetch)))
+    articles = list(db.session.scalars(stmt.order_by(rank, KbArticle.id).limit(fetch)))
     if min_terms > 1:
         terms = set(query_terms(query))
         need = min(min_terms, len(terms))

@@ -163,3 +163,26 @@ def test_postgresql_searches_the_knowledge_base_in_one_process(backend, parking)
         "EXPLAIN " + str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))))
     assert "Gather" not in plan and "Parallel" not in plan, plan
     assert parking[0].id in [a.id for a in search.search_kb("停车收费")]
+
+
+def test_knowledge_base_search_reads_each_matching_article_once(backend, parking):
+    """PostgreSQL matches and ranks an article in its own row: joined to a ranked subquery of the
+    same table, it read every article to hash them against the matches (with 10,000 articles:
+    13 ms where the search alone takes 5). The statement names kb_articles once, its plan scans it once."""
+    from sqlalchemy import event
+    seen = []
+    listener = lambda *args: seen.append((args[2], args[3]))          # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        found = search.search_kb("停车收费", limit=50)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    close, loose, other = parking
+    ids = [a.id for a in found]
+    assert close.id in ids and loose.id in ids and ids.index(close.id) < ids.index(loose.id) and other.id not in ids
+    (sql, params), = [s for s in seen if "kb_articles" in s[0]]
+    if backend == "postgresql":
+        assert sql.count("FROM kb_articles") == 1 and "JOIN" not in sql, sql
+        conn = db.session.connection()
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
+        assert plan.count(" on kb_articles") == 1, plan
