@@ -154,6 +154,81 @@ def test_postgresql_looks_the_center_word_matches_up_by_id(backend, demo, users,
     assert total == len(matches) and {r.id for r in found} <= matches
 
 
+def _center_word_pages(center, now, word: str, **args) -> tuple[list[int], int]:
+    actor, path = center.actor(), center.unit.path
+    counts = queues.counts(actor, now, path, fresh=True)
+    out, page = [], 1
+    while True:
+        found, total = queues.rows(actor, "all", queues.parse_filters({"q": word, "page": str(page), **args}), now, path,
+                                   tab_counts=counts)
+        out += [r.id for r in found]
+        if len(out) >= total or not found:
+            return out, total
+        page += 1
+
+
+@pytest.mark.parametrize("sort", ["due", "new"])
+def test_the_center_walks_its_order_for_a_common_word(backend, demo, users, now, sort, monkeypatch):
+    """The center's word filter on the "all" tab: a common word's matches counted from the open
+    requests' words alone and the page found by walking the queue's order with the matches
+    hashed (PostgreSQL), a rare word's looked up and sorted; the same requests, total and order
+    either way, and as the rule says."""
+    monkeypatch.setattr(queues, "PAGE_SIZE", 7)             # several pages of the demo's matches
+    center = users["dispatcher"]
+    open_tickets = list(db.session.scalars(select(Ticket).where(Ticket.status.in_(list(OPEN)))))
+    words = [w for t in open_tickets for w in set(db.session.get(TicketText, t.id).tokens.split())
+             if len(w) >= 2 and query_terms(w, search_mode=False) == [w]]
+    word = max(set(words), key=words.count)                 # the commonest word of the open requests
+    matching = [t for t in open_tickets if word in db.session.get(TicketText, t.id).tokens.split()]
+    assert queues.PAGE_SIZE < len(matching) < len(open_tickets)      # more than a page, fewer than all
+    if sort == "new":
+        expected = [t.id for t in sorted(matching, key=lambda t: (t.created_at, t.id), reverse=True)]
+    else:
+        expected = _expected(matching)
+    monkeypatch.setattr(queues, "WALK_PER_MATCH", 0.0)      # never walked: each match looked up
+    looked_up = _center_word_pages(center, now, word, sort=sort)
+    monkeypatch.setattr(queues, "WALK_PER_MATCH", 1e9)      # always walked
+    seen = _statements_of(lambda: _center_word_pages(center, now, word, sort=sort), "ORDER BY", "LIMIT")
+    walked = _center_word_pages(center, now, word, sort=sort)
+    assert looked_up == walked == (expected, len(expected))
+    if backend != "postgresql":
+        return                                              # SQLite: FTS5's own way, either setting
+    statement, parameters = seen[0]
+    assert "coalesce(tickets.id IN (SELECT ticket_open_texts.ticket_id" in statement, statement
+    conn = db.session.connection()
+    conn.execute(text("SET LOCAL enable_sort = off"))
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    index = "ix_tickets_queue_new" if sort == "new" else "ix_tickets_queue_order"
+    assert index in plan and "hashed SubPlan" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+
+
+def test_the_center_looks_a_rare_word_up_and_walks_only_for_the_all_tab(backend, demo, users, now):
+    """By the default rule a word with few matches among many open requests is looked up, not
+    walked; another tab or another filter beside the words takes the general way."""
+    if backend != "postgresql":
+        pytest.skip("the walk is PostgreSQL's")
+    center = users["dispatcher"]
+    actor, path = center.actor(), center.unit.path
+    counts = queues.counts(actor, now, path, fresh=True)
+    total_open = counts["all"]
+    rare = db.session.get(TicketText, db.session.scalar(select(Ticket.id).where(Ticket.status.in_(list(OPEN)))
+                                                         .order_by(Ticket.id))).tokens.split()
+    word = next(w for w in rare if len(w) >= 2 and query_terms(w, search_mode=False) == [w]
+                and queues.PAGE_SIZE * total_open / max(1, _open_matches(w)) > queues.WALK_PER_MATCH * _open_matches(w))
+    for args, tab in (({"q": word}, "all"), ({"q": word, "urgency": "normal"}, "all"), ({"q": word}, "intake")):
+        seen = _statements_of(lambda: queues.rows(actor, tab, queues.parse_filters(args), now, path, tab_counts=counts),
+                              "ORDER BY", "LIMIT")
+        assert seen and all("coalesce(tickets.id IN" not in s for s, _ in seen), (args, tab, seen)
+        assert "= ANY (CAST((SELECT array_agg" in seen[0][0]
+
+
+def _open_matches(word: str) -> int:
+    return db.session.scalar(text("SELECT count(*) FROM ticket_open_texts WHERE search_vector @@ "
+                                  "to_tsquery('simple', :w)"), {"w": word})
+
+
 def _ordered_statements(actor, path, now, tab="all") -> list[str]:
     return [statement for statement, _ in _statements_of(
         lambda: queues.rows(actor, tab, queues.parse_filters({}), now, path, tab_counts=queues.counts(actor, now, path)),
