@@ -35,7 +35,8 @@ omission (it adds the answers a steady client would have waited for during a sta
 such first views at one client read as a p95 of 300 ms and more (the sixth session's board).
 
 Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
-counts: the ceiling. Each page's throughput is stated as a fraction of the ceiling's.
+counts: the ceiling. It is measured before the pages too (at one client and the most clients), so
+a run on a host whose speed moved while it ran shows that in its report. Each page's throughput is stated as a fraction of the ceiling's.
 
 With --think-ms T, each client waits after every answer before its next request (a random wait,
 exponentially distributed with mean T ms, so the clients do not move in step): 64 clients are then
@@ -327,6 +328,15 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     print(f"gunicorn --workers {workers} (sync) on 127.0.0.1:{port}; wrk {duration} s per point"
           + (f"; each client waits {think_ms} ms between requests" if think_ms else ""))
     print(f"{'page':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    # the ceiling measured first as well as last: a host whose speed moves during the run (the
+    # eleventh session's fell to a third) shows it here, and then the run says little
+    with Gunicorn("bench.bare_app:app", port, workers, {}):
+        warm(port, "/", None, workers)
+        for c in sorted({1, max(clients or [1])}):
+            r = wrk(base + "/", c, duration, None, lua)
+            results.setdefault("ceiling_first", []).append(dict(clients=c, **r))
+            print(f"{'bare Flask, first':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
+                  f"{r['errors']:>6}", flush=True)
     with Gunicorn("wsgi:app", port, workers, env):
         for label, path, who in pages:
             check(port, path, cookies.get(who) if who else None)
@@ -393,6 +403,11 @@ def markdown(results: dict) -> str:
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         out += [f"| {r['page']} | {r['clients']} | {r['rps']} | {r['p50']} | {r['p95']} | {r['p99']} | "
                 f"{r['errors']} |" for r in results["paced"]]
+    if results.get("ceiling_first"):
+        last = {r["clients"]: r["rps"] for r in results["rows"] if r["page"] == "bare Flask (ceiling)"}
+        out += ["", "The bare endpoint before the pages and after them (req/s; the host held still if they agree):",
+                "", "| clients | first | last |", "| ---: | ---: | ---: |"]
+        out += [f"| {r['clients']} | {r['rps']} | {last.get(r['clients'], '')} |" for r in results["ceiling_first"]]
     if results.get("open"):
         ceiling = max((r["rps"] for r in results["rows"] if r["page"] == "bare Flask (ceiling)"), default=None)
         out += ["", "Open loop (requests arriving at random at a set rate, latency from arrival):", "",
