@@ -191,6 +191,12 @@ def test_the_center_walks_its_order_for_a_common_word(backend, demo, users, now,
     seen = _statements_of(lambda: _center_word_pages(center, now, word, sort=sort), "ORDER BY", "LIMIT")
     walked = _center_word_pages(center, now, word, sort=sort)
     assert looked_up == walked == (expected, len(expected))
+    past = str(-(-len(expected) // queues.PAGE_SIZE) + 1)   # the page after the last: no row, the same total
+    for setting in (0.0, 1e9):
+        monkeypatch.setattr(queues, "WALK_PER_MATCH", setting)
+        counts = queues.counts(center.actor(), now, center.unit.path)
+        assert queues.rows(center.actor(), "all", queues.parse_filters({"q": word, "page": past, "sort": sort}), now,
+                           center.unit.path, tab_counts=counts) == ([], len(expected))
     if backend != "postgresql":
         return                                              # SQLite: FTS5's own way, either setting
     statement, parameters = seen[0]
