@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 
 class BackupError(Exception):
@@ -86,6 +87,11 @@ def restore(source: Path, url: str) -> None:
     try:
         if inspect(engine).get_table_names():
             raise BackupError("目标数据库不是空的：恢复只写入新建的空数据库")
+    except OperationalError:
+        # no such database (PostgreSQL: it is made first, with createdb) or an SQLite path that
+        # cannot be opened: a message, not a traceback
+        raise BackupError(f"无法打开目标数据库 {parsed.database}：请先建好一个空数据库"
+                          "（PostgreSQL 用 createdb），再恢复") from None
     finally:
         engine.dispose()
     if parsed.drivername.startswith("sqlite"):

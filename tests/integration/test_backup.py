@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, table, text
+from sqlalchemy.engine import make_url
 
 from portal.domain.lifecycle import Status
 from portal.extensions import db
@@ -79,6 +80,21 @@ def test_restore_refuses_a_database_that_has_tables(app, tmp_path, database_url)
     assert runner.invoke(args=["portal", "backup", "--output", str(out)]).exit_code == 0
     result = runner.invoke(args=["portal", "restore", str(out), "--into", database_url])
     assert result.exit_code != 0 and "不是空的" in result.output
+
+
+def test_restore_into_a_database_that_does_not_exist_says_so(app, tmp_path, database_url, backend):
+    """The target must be made first (createdb); without it the command says so, no traceback."""
+    runner = app.test_cli_runner()
+    out = tmp_path / "b.bin"
+    assert runner.invoke(args=["portal", "backup", "--output", str(out)]).exit_code == 0
+    if backend == "sqlite":
+        missing = f"sqlite:///{tmp_path / 'no-such-dir' / 'restored.db'}"
+    else:
+        missing = make_url(database_url).set(database=f"missing_{uuid.uuid4().hex[:12]}").render_as_string(
+            hide_password=False)
+    result = runner.invoke(args=["portal", "restore", str(out), "--into", missing])
+    assert result.exit_code == 1 and "无法打开目标数据库" in result.output, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
 
 
 def test_backup_default_path_is_under_instance(app, tmp_path, backend):
