@@ -36,7 +36,8 @@ such first views at one client read as a p95 of 300 ms and more (the sixth sessi
 
 Then the same gunicorn settings serve bench/bare_app.py (GET / answers "ok") at the same client
 counts: the ceiling. It is measured before the pages too (at one client and the most clients), so
-a run on a host whose speed moved while it ran shows that in its report. Each page's throughput is stated as a fraction of the ceiling's.
+a run on a host whose speed moved while it ran shows that in its report. Each page's throughput
+is stated as a fraction of the ceiling's.
 
 With --think-ms T, each client waits after every answer before its next request (a random wait,
 exponentially distributed with mean T ms, so the clients do not move in step): 64 clients are then
@@ -330,13 +331,17 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     print(f"{'page':<22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}")
     # the ceiling measured first as well as last: a host whose speed moves during the run (the
     # eleventh session's fell to a third) shows it here, and then the run says little
+    def bare(c: int, label: str) -> dict:
+        r = (paced(port, "/", c, duration, None, think_ms) if think_ms and not paced_clients
+             else wrk(base + "/", c, duration, None, lua))
+        print(f"{label:<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} {r['errors']:>6}",
+              flush=True)
+        return r
+
     with Gunicorn("bench.bare_app:app", port, workers, {}):
         warm(port, "/", None, workers)
-        for c in sorted({1, max(clients or [1])}):
-            r = wrk(base + "/", c, duration, None, lua)
-            results.setdefault("ceiling_first", []).append(dict(clients=c, **r))
-            print(f"{'bare Flask, first':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
-                  f"{r['errors']:>6}", flush=True)
+        results["ceiling_first"] = [dict(clients=c, **bare(c, "bare Flask, first"))
+                                    for c in sorted({1, max(clients or [1])})]
     with Gunicorn("wsgi:app", port, workers, env):
         for label, path, who in pages:
             check(port, path, cookies.get(who) if who else None)
@@ -361,11 +366,8 @@ def run(url: str, workers: int, duration: int, clients: list[int], port: int, th
     with Gunicorn("bench.bare_app:app", port, workers, {}):
         warm(port, "/", None, workers)
         for c in clients:
-            r = (paced(port, "/", c, duration, None, think_ms) if think_ms and not paced_clients
-                 else wrk(base + "/", c, duration, None, lua))
-            results["rows"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, **r))
-            print(f"{'bare Flask (ceiling)':<22} {c:>7} {r['rps']:>8} {r['p50']:>8} {r['p95']:>8} {r['p99']:>8} "
-                  f"{r['errors']:>6}", flush=True)
+            results["rows"].append(dict(page="bare Flask (ceiling)", path="/", clients=c,
+                                        **bare(c, "bare Flask (ceiling)")))
         for c in paced_clients or []:
             r = paced(port, "/", c, duration, None, think_ms or 1000)
             results["paced"].append(dict(page="bare Flask (ceiling)", path="/", clients=c, think_ms=think_ms or 1000, **r))

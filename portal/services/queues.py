@@ -490,7 +490,7 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
         conds.append(Ticket.street_id == filters.street_id)
     by_words = bool(filters.text) and not TRACKING_PREFIX.fullmatch(filters.text)
     scoped_by_words = False
-    center_words = None         # PostgreSQL, the center: (the matches' ids as a select, looked up by id)
+    center_words = None         # PostgreSQL, the center: (the matches as a select, their lookup by id)
     if filters.text:
         # the Chinese full-text search (every word of the query in the title, content or address),
         # or the start of a tracking number
@@ -515,7 +515,8 @@ def rows(actor: Actor, tab: str, filters: Filters, now: datetime, unit_path: str
                 # so there each match is looked up instead, as one
                 # array, in ix_tickets_open_id (migration 0015_open_id: what the tabs test and the
                 # order, by id). Hashed, the center's 2,078 matches of 路灯 at 10,000,000 requests
-                # read 86,045 open requests (18 ms); looked up, 8 ms. (An array's length is unknown
+                # read 86,045 open requests (18 ms); looked up, 8 ms. A common word on the center's
+                # "all" tab walks the queue's order instead (_center_words_page). (An array's length is unknown
                 # to the planner: a unit's scope joined to it was planned as if for one match.)
                 words = search.ticket_match_ids(filters.text, open_only=True)
                 mine = unit_scope_ids(actor, unit_path)
@@ -634,7 +635,7 @@ def _center_words_page(words, looked_up, tab_clause, filters: Filters, start: in
     total = db.session.scalar(words.with_only_columns(func.count(), maintain_column_froms=True), params) or 0
     if total <= start:
         return [], total
-    passed = PAGE_SIZE * (start // PAGE_SIZE + 1) * tab_counts["all"] / total
+    passed = (start + PAGE_SIZE) * tab_counts["all"] / total     # open requests walked to this page's end
     walk = passed <= WALK_PER_MATCH * total
     match = func.coalesce(Ticket.id.in_(words), false()) if walk else looked_up
     statement = (select(Ticket.id).where(tab_clause, match)

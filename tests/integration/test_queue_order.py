@@ -31,15 +31,20 @@ def demo(app, now):
     db.session.commit()
 
 
-def _pages(actor, path, now, **args) -> list[int]:
+def _paged(actor, path, now, tab_counts=None, **args) -> tuple[list[int], int]:
+    """Every page of the "all" tab with these filters, in order, and the total the pages gave."""
     out, page = [], 1
     while True:
         filters = queues.parse_filters({**args, "page": str(page)})
-        rows, total = queues.rows(actor, "all", filters, now, path)
+        rows, total = queues.rows(actor, "all", filters, now, path, tab_counts=tab_counts)
         out += [r.id for r in rows]
         if len(out) >= total or not rows:
-            return out
+            return out, total
         page += 1
+
+
+def _pages(actor, path, now, **args) -> list[int]:
+    return _paged(actor, path, now, **args)[0]
 
 
 def _statements_of(run, *needles) -> list[tuple[str, dict]]:
@@ -156,15 +161,7 @@ def test_postgresql_looks_the_center_word_matches_up_by_id(backend, demo, users,
 
 def _center_word_pages(center, now, word: str, **args) -> tuple[list[int], int]:
     actor, path = center.actor(), center.unit.path
-    counts = queues.counts(actor, now, path, fresh=True)
-    out, page = [], 1
-    while True:
-        found, total = queues.rows(actor, "all", queues.parse_filters({"q": word, "page": str(page), **args}), now, path,
-                                   tab_counts=counts)
-        out += [r.id for r in found]
-        if len(out) >= total or not found:
-            return out, total
-        page += 1
+    return _paged(actor, path, now, tab_counts=queues.counts(actor, now, path, fresh=True), q=word, **args)
 
 
 @pytest.mark.parametrize("sort", ["due", "new"])
@@ -274,14 +271,7 @@ def test_a_big_unit_intersects_its_open_requests_with_the_word_matches(backend, 
     counts = queues.counts(actor, now, path, fresh=True)
 
     def pages(tab_counts):
-        out, page = [], 1
-        while True:
-            found, total = queues.rows(actor, "all", queues.parse_filters({"q": word, "page": str(page)}), now, path,
-                                       tab_counts=tab_counts)
-            out += [r.id for r in found]
-            if len(out) >= total or not found:
-                return out, total
-            page += 1
+        return _paged(actor, path, now, tab_counts=tab_counts, q=word)
     joined = pages(None)
     monkeypatch.setattr(queues, "WORDS_INTERSECT_FROM", 0)
     seen = _statements_of(lambda: pages(counts), "ORDER BY")
